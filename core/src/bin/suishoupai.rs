@@ -1,0 +1,296 @@
+//! `suishoupai`: the terminal client. Parses arguments, calls the core's
+//! `Store`, prints. With `--json` the output is exactly one JSON value on
+//! stdout; errors go to stderr with a non-zero exit, and nothing is stored.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use suishoupai_core::{
+    BlobKind, CATEGORIES, Crs, Error, LatLon, Locale, LocationInput, LocationSource, PhotoSource, Report, ReportDraft,
+    ReportId, Reporter, ReporterRole, Result, Store, domain::geo, photo,
+};
+
+#[derive(Parser)]
+#[command(name = "suishoupai", version, about = "随手拍: offline photo reports for civic inspection")]
+struct Cli {
+    /// The data directory of the local store.
+    #[arg(long, global = true, env = "SUISHOUPAI_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read photos without storing them, or export stored ones.
+    #[command(subcommand)]
+    Photo(PhotoCommand),
+    /// Make, list and show reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Coordinate conversions between WGS-84, GCJ-02 (AMap, Tencent) and BD-09 (Baidu).
+    #[command(subcommand)]
+    Geo(GeoCommand),
+    /// The catalogue of problem categories.
+    Categories {
+        #[arg(long, default_value = "zh-CN")]
+        locale: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PhotoCommand {
+    /// Size, orientation, geotag, time and camera of a photo file.
+    Inspect {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a stored photo's upload rendition (or its thumbnail) to a file.
+    Export {
+        sha256: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long)]
+        thumbnail: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Make a report from one or more photos; works offline.
+    New(NewReport),
+    /// All reports on this device, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One report.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct NewReport {
+    /// Category code, e.g. garbage, illegal_parking, flying_wire_charging.
+    #[arg(long)]
+    category: String,
+    /// A photo file (JPEG, PNG or WebP); repeat for several.
+    #[arg(long = "photo", value_name = "FILE", required = true)]
+    photos: Vec<PathBuf>,
+    #[arg(long, default_value = "")]
+    note: String,
+    /// Latitude of the device's fix (or of the pin, with --pin).
+    #[arg(long, allow_hyphen_values = true, requires = "lon")]
+    lat: Option<f64>,
+    #[arg(long, allow_hyphen_values = true, requires = "lat")]
+    lon: Option<f64>,
+    /// Coordinate system of --lat/--lon.
+    #[arg(long, value_enum, default_value = "wgs84", requires = "lat")]
+    crs: CrsArg,
+    /// Horizontal accuracy of the fix, in metres.
+    #[arg(long, requires = "lat")]
+    accuracy: Option<f64>,
+    /// The location is a pin the user placed on a map, not the device's fix.
+    #[arg(long, requires = "lat")]
+    pin: bool,
+    #[arg(long, value_enum, default_value = "resident")]
+    reporter: ReporterArg,
+    /// The grid cell a grid worker is patrolling.
+    #[arg(long)]
+    grid: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum GeoCommand {
+    Convert {
+        #[arg(long, value_enum)]
+        from: CrsArg,
+        #[arg(long, value_enum)]
+        to: CrsArg,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CrsArg {
+    Wgs84,
+    Gcj02,
+    Bd09,
+}
+
+impl From<CrsArg> for Crs {
+    fn from(arg: CrsArg) -> Crs {
+        match arg {
+            CrsArg::Wgs84 => Crs::Wgs84,
+            CrsArg::Gcj02 => Crs::Gcj02,
+            CrsArg::Bd09 => Crs::Bd09,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ReporterArg {
+    Resident,
+    GridWorker,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_store(data: Option<PathBuf>) -> Result<Store> {
+    let dir = data.ok_or_else(|| Error::InvalidInput("no data directory: pass --data DIR or set SUISHOUPAI_DATA".into()))?;
+    Store::open(dir)
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).expect("our types serialise"));
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Photo(PhotoCommand::Inspect { file, json }) => {
+            let bytes = std::fs::read(&file).map_err(|source| Error::Io { path: file.clone(), source })?;
+            let info = photo::inspect(&bytes)?;
+            let meta = &info.metadata;
+            let value = json!({
+                "format": format!("{:?}", info.format).to_lowercase(),
+                "width": info.width,
+                "height": info.height,
+                "orientation": meta.orientation,
+                "latitude": meta.geotag.map(|g| g.latitude),
+                "longitude": meta.geotag.map(|g| g.longitude),
+                "altitude": meta.geotag.and_then(|g| g.altitude),
+                "taken_at": meta.taken_at.map(|t| t.to_rfc3339()),
+                "make": meta.make,
+                "model": meta.model,
+            });
+            if json {
+                print_json(&value);
+            } else {
+                for (key, v) in value.as_object().expect("an object") {
+                    println!("{key:12} {}", if v.is_null() { "-".to_string() } else { v.to_string().trim_matches('"').to_string() });
+                }
+            }
+        }
+        Command::Photo(PhotoCommand::Export { sha256, out, thumbnail }) => {
+            let store = open_store(cli.data)?;
+            let kind = if thumbnail { BlobKind::Thumbnail } else { BlobKind::Rendition };
+            let path = store.photo_path(&sha256, kind)?;
+            // Read and write rather than copy: the store's files are private
+            // (0600), the exported file takes the user's usual permissions.
+            let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+            std::fs::write(&out, bytes).map_err(|source| Error::Io { path: out.clone(), source })?;
+        }
+        Command::Report(ReportCommand::New(args)) => {
+            let store = open_store(cli.data)?;
+            let location = match (args.lat, args.lon) {
+                (Some(latitude), Some(longitude)) => Some(LocationInput {
+                    latitude,
+                    longitude,
+                    crs: args.crs.into(),
+                    accuracy_m: args.accuracy,
+                    source: if args.pin { LocationSource::Manual } else { LocationSource::Device },
+                }),
+                _ => None,
+            };
+            let reporter = Reporter {
+                role: match args.reporter {
+                    ReporterArg::Resident => ReporterRole::Resident,
+                    ReporterArg::GridWorker => ReporterRole::GridWorker,
+                },
+                grid_id: args.grid,
+            };
+            let report = store.create_report(ReportDraft {
+                category: args.category,
+                note: args.note,
+                photos: args.photos.into_iter().map(PhotoSource::Path).collect(),
+                location,
+                reporter,
+            })?;
+            if args.json {
+                print_json(&report);
+            } else {
+                print_report(&report);
+                if report.location.is_none() {
+                    println!("No location: the photos carry no geotag. Add one with --lat/--lon --pin.");
+                }
+            }
+        }
+        Command::Report(ReportCommand::List { json }) => {
+            let reports = open_store(cli.data)?.list_reports()?;
+            if json {
+                print_json(&reports);
+            } else {
+                for r in &reports {
+                    println!("{}  {:20}  {:8}  {:10}  {} photo(s)  {}", r.id, r.category, r.sync_state, r.status, r.photos.len(), r.created_at);
+                }
+            }
+        }
+        Command::Report(ReportCommand::Show { id, json }) => {
+            let report = open_store(cli.data)?.get_report(&ReportId::parse(&id)?)?;
+            if json { print_json(&report) } else { print_report(&report) }
+        }
+        Command::Geo(GeoCommand::Convert { from, to, lat, lon, json }) => {
+            suishoupai_core::domain::location::check_coordinates(lat, lon)?;
+            let out = geo::convert(LatLon { latitude: lat, longitude: lon }, from.into(), to.into());
+            if json {
+                print_json(&json!({"latitude": out.latitude, "longitude": out.longitude}));
+            } else {
+                println!("{:.9} {:.9}", out.latitude, out.longitude);
+            }
+        }
+        Command::Categories { locale, json } => {
+            let locale: Locale = locale.parse()?;
+            let list: Vec<Value> = CATEGORIES.iter().map(|c| json!({"code": c.code, "name": c.name(locale)})).collect();
+            if json {
+                print_json(&list);
+            } else {
+                for c in CATEGORIES {
+                    println!("{:22} {}", c.code, c.name(locale));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_report(r: &Report) {
+    println!("report    {}", r.id);
+    println!("category  {}", r.category);
+    if !r.note.is_empty() {
+        println!("note      {}", r.note);
+    }
+    match &r.location {
+        Some(l) => println!("location  {:.6}, {:.6} ({})", l.latitude, l.longitude, l.source.code()),
+        None => println!("location  -"),
+    }
+    for p in &r.photos {
+        println!("photo     {} {}x{} {} bytes", p.sha256, p.width, p.height, p.bytes);
+    }
+    println!("sync      {}{}", r.sync_state, r.sync_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default());
+    println!("status    {}", r.status);
+    println!("created   {}", r.created_at);
+}

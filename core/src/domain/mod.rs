@@ -1,0 +1,11 @@
+//! Domain types and rules in plain Rust: no SQL, no HTTP, no FFI.
+
+pub mod category;
+pub mod geo;
+pub mod location;
+pub mod report;
+
+pub use category::{CATEGORIES, Category, Locale};
+pub use geo::{Crs, LatLon};
+pub use location::{Location, LocationInput, LocationSource};
+pub use report::{PhotoRef, Report, ReportId, ReportStatus, Reporter, ReporterRole, SyncState};

@@ -1,0 +1,68 @@
+//! The core's one error type. Every variant names the problem in words a user
+//! can act on; none carries personal data (no coordinates, no notes, no paths
+//! of photos the user did not name).
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The bytes are not a photo format we take (empty, text, random bytes, AVIF...).
+    #[error("unsupported photo format: {0}")]
+    UnsupportedFormat(String),
+
+    /// iPhones save HEIC by default; we cannot decode HEVC here, so the app
+    /// must hand us a JPEG (iOS converts on export). The geotag stays readable
+    /// through `photo::inspect`.
+    #[error("HEIC photos cannot be stored: pass a JPEG instead (iOS: Settings > Camera > Formats > Most Compatible, or export the photo as JPEG)")]
+    HeicNotSupported,
+
+    /// The header announces more pixels than we are willing to decode.
+    #[error("photo is too large: {width}x{height} pixels (at most {max_side} px a side and {max_megapixels} megapixels)")]
+    TooLarge { width: u64, height: u64, max_side: u32, max_megapixels: u32 },
+
+    #[error("photo file is too large: {bytes} bytes (at most {max_bytes})")]
+    FileTooLarge { bytes: u64, max_bytes: u64 },
+
+    /// The file claims to be a supported format but its data is broken.
+    #[error("corrupt photo: {0}")]
+    CorruptPhoto(String),
+
+    #[error("unknown category `{0}` (run `suishoupai categories` for the list)")]
+    UnknownCategory(String),
+
+    #[error("invalid location: {0}")]
+    InvalidLocation(String),
+
+    #[error("a report needs at least one photo")]
+    NoPhotos,
+
+    #[error("a report takes at most {max} photos, got {got}")]
+    TooManyPhotos { got: usize, max: usize },
+
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    #[error("report {0} not found")]
+    ReportNotFound(String),
+
+    #[error("photo {0} not found")]
+    PhotoNotFound(String),
+
+    #[error("the store was written by a newer version of the app (schema {found}, this app knows up to {supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+
+    #[error("file error on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}

@@ -1,0 +1,131 @@
+//! Photos as content-addressed files: `<kind>/<first two hex>/<sha256>.jpg`.
+//!
+//! A file appears under its final name only complete and on disk: it is
+//! written to `tmp/`, fsynced, renamed, and its directory fsynced. The
+//! database row that points at it is committed afterwards, so a crash at any
+//! moment leaves at worst an unreferenced file, never a row pointing at a
+//! missing or half-written one.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobKind {
+    /// The upload rendition, whose sha256 is its name.
+    Rendition,
+    /// The thumbnail of that rendition, filed under the rendition's sha256.
+    Thumbnail,
+}
+
+impl BlobKind {
+    fn dir(self) -> &'static str {
+        match self {
+            BlobKind::Rendition => "photos",
+            BlobKind::Thumbnail => "thumbnails",
+        }
+    }
+}
+
+/// A temporary file older than this was left by a process that died.
+const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
+
+#[derive(Debug)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    pub fn open(root: &Path) -> Result<Self> {
+        let store = BlobStore { root: root.to_owned() };
+        for dir in [store.tmp_dir(), root.join(BlobKind::Rendition.dir()), root.join(BlobKind::Thumbnail.dir())] {
+            fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        }
+        store.remove_stale_tmp_files();
+        Ok(store)
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Where a blob lives (whether or not it exists). `sha256` must already
+    /// be validated as 64 hex digits: it becomes part of a path.
+    pub fn path(&self, kind: BlobKind, sha256: &str) -> PathBuf {
+        debug_assert!(is_sha256_hex(sha256));
+        self.root.join(kind.dir()).join(&sha256[..2]).join(format!("{sha256}.jpg"))
+    }
+
+    /// Stores `bytes` under `sha256` durably. Content-addressed: a file that
+    /// is already there is the same bytes and is left alone.
+    pub fn put(&self, kind: BlobKind, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.path(kind, sha256);
+        if path.exists() {
+            return Ok(());
+        }
+        let dir = path.parent().expect("blob paths have a parent");
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            sync_dir(dir.parent().expect("shard dirs have a parent"))?;
+        }
+        let tmp_dir = self.tmp_dir();
+        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(Error::io(&tmp_dir))?;
+        tmp.write_all(bytes).map_err(Error::io(tmp.path()))?;
+        tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+        tmp.persist(&path).map_err(|e| Error::Io { path: path.clone(), source: e.error })?;
+        sync_dir(dir)
+    }
+
+    fn remove_stale_tmp_files(&self) {
+        let Ok(entries) = fs::read_dir(self.tmp_dir()) else { return };
+        let now = SystemTime::now();
+        for entry in entries.flatten() {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| now.duration_since(modified).unwrap_or_default() > STALE_TMP_AGE);
+            if stale {
+                // Best effort: another attempt follows at the next open.
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    // Directory fsync makes the rename itself durable; Windows has no such call.
+    #[cfg(unix)]
+    File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io(dir))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_is_idempotent_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let sha = crate::photo::sha256_hex(b"pixels");
+        blobs.put(BlobKind::Rendition, &sha, b"pixels").unwrap();
+        blobs.put(BlobKind::Rendition, &sha, b"pixels").unwrap();
+        assert_eq!(fs::read(blobs.path(BlobKind::Rendition, &sha)).unwrap(), b"pixels");
+        assert!(!blobs.path(BlobKind::Thumbnail, &sha).exists());
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn sha_validation() {
+        assert!(is_sha256_hex(&"a".repeat(64)));
+        assert!(!is_sha256_hex(&"A".repeat(64)));
+        assert!(!is_sha256_hex("../../etc/passwd"));
+    }
+}

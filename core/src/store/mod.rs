@@ -1,0 +1,189 @@
+//! The device's local store: SQLite for rows, content-addressed files for
+//! photos. This module knows SQL and files; it knows nothing of EXIF, HTTP or
+//! FFI. The facade in `lib.rs` is its only caller.
+
+pub mod blobs;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+
+use crate::domain::{Location, LocationSource, PhotoRef, Report, ReportId, ReportStatus, Reporter, ReporterRole, SyncState};
+use crate::error::{Error, Result};
+
+pub const DATABASE_FILE: &str = "store.sqlite3";
+
+/// One writer and one reader connection. WAL lets the reader see committed
+/// data while a write is under way; the mutexes make the store safe to share
+/// between threads, and SQLite's locks between processes.
+#[derive(Debug)]
+pub struct Database {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    // Another process (the CLI beside the app) may hold the write lock briefly.
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // FULL: a report the user saw saved survives a power cut, not only a crash.
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(conn)
+}
+
+impl Database {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let path = dir.join(DATABASE_FILE);
+        let mut writer = open_connection(&path, OpenFlags::default())?;
+        schema::migrate_to(&mut writer, schema::LATEST_VERSION)?;
+        let reader = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        Ok(Database { writer: Mutex::new(writer), reader: Mutex::new(reader) })
+    }
+
+    fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a transaction open
+        // (rusqlite rolls back on drop), so the connection is still sound.
+        conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction, committed if `f` succeeds.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = Self::lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one read transaction, so that it sees a single snapshot.
+    pub fn read<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = Self::lock(&self.reader);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&tx)
+    }
+}
+
+/// A report row as it goes in: the report and its already-stored photos.
+pub fn insert_report(tx: &Transaction, report: &Report, thumbnail_bytes: &[u64]) -> Result<()> {
+    let location = report.location.as_ref();
+    tx.prepare_cached(
+        "INSERT INTO reports (id, category, note, latitude, longitude, location_source, accuracy_m,
+                              reporter_role, grid_id, taken_at, created_at, status, sync_state, sync_error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        report.id.to_string(),
+        report.category,
+        report.note,
+        location.map(|l| l.latitude),
+        location.map(|l| l.longitude),
+        location.map(|l| l.source.code()),
+        location.and_then(|l| l.accuracy_m),
+        report.reporter.role.code(),
+        report.reporter.grid_id,
+        report.taken_at,
+        report.created_at,
+        report.status.code(),
+        report.sync_state.code(),
+        report.sync_error,
+    ])?;
+    for (position, (photo, thumb)) in report.photos.iter().zip(thumbnail_bytes).enumerate() {
+        tx.prepare_cached("INSERT OR IGNORE INTO photos (sha256, width, height, bytes, thumbnail_bytes) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![photo.sha256, photo.width, photo.height, photo.bytes as i64, *thumb as i64])?;
+        tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)")?
+            .execute(params![report.id.to_string(), position as i64, photo.sha256])?;
+    }
+    tx.prepare_cached("INSERT INTO outbox (report_id) VALUES (?1)")?.execute(params![report.id.to_string()])?;
+    Ok(())
+}
+
+const REPORT_COLUMNS: &str = "id, category, note, latitude, longitude, location_source, accuracy_m, reporter_role, grid_id,
+                              taken_at, created_at, status, sync_state, sync_error";
+
+fn report_from_row(row: &Row) -> rusqlite::Result<Report> {
+    // Values were checked on the way in; a bad one here means the file was
+    // edited behind our back, which we report rather than guess around.
+    let decode = |index: usize, e: Error| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e));
+    let id: String = row.get(0)?;
+    let latitude: Option<f64> = row.get(3)?;
+    let longitude: Option<f64> = row.get(4)?;
+    let source: Option<String> = row.get(5)?;
+    let location = match (latitude, longitude, source) {
+        (Some(latitude), Some(longitude), Some(source)) => Some(Location {
+            latitude,
+            longitude,
+            source: LocationSource::from_code(&source).map_err(|e| decode(5, e))?,
+            accuracy_m: row.get(6)?,
+        }),
+        _ => None,
+    };
+    Ok(Report {
+        id: ReportId::parse(&id).map_err(|e| decode(0, e))?,
+        category: row.get(1)?,
+        note: row.get(2)?,
+        location,
+        photos: Vec::new(),
+        reporter: Reporter {
+            role: ReporterRole::from_code(&row.get::<_, String>(7)?).map_err(|e| decode(7, e))?,
+            grid_id: row.get(8)?,
+        },
+        taken_at: row.get(9)?,
+        created_at: row.get(10)?,
+        status: ReportStatus::from_code(&row.get::<_, String>(11)?).map_err(|e| decode(11, e))?,
+        sync_state: SyncState::from_code(&row.get::<_, String>(12)?).map_err(|e| decode(12, e))?,
+        sync_error: row.get(13)?,
+    })
+}
+
+fn photo_from_row(row: &Row) -> rusqlite::Result<PhotoRef> {
+    Ok(PhotoRef { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, bytes: row.get::<_, i64>(3)? as u64 })
+}
+
+pub fn get_report(tx: &Transaction, id: &ReportId) -> Result<Option<Report>> {
+    let report = tx
+        .prepare_cached(&format!("SELECT {REPORT_COLUMNS} FROM reports WHERE id = ?1"))?
+        .query_row([id.to_string()], report_from_row)
+        .optional()?;
+    let Some(mut report) = report else { return Ok(None) };
+    report.photos = tx
+        .prepare_cached(
+            "SELECT p.sha256, p.width, p.height, p.bytes FROM report_photos rp JOIN photos p USING (sha256)
+             WHERE rp.report_id = ?1 ORDER BY rp.position",
+        )?
+        .query_map([id.to_string()], photo_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(report))
+}
+
+/// All reports, newest first, with their photos: two queries, not one per report.
+pub fn list_reports(tx: &Transaction) -> Result<Vec<Report>> {
+    let mut photos: HashMap<String, Vec<PhotoRef>> = HashMap::new();
+    let mut stmt = tx.prepare_cached(
+        "SELECT p.sha256, p.width, p.height, p.bytes, rp.report_id FROM report_photos rp JOIN photos p USING (sha256)
+         ORDER BY rp.report_id, rp.position",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        photos.entry(row.get(4)?).or_default().push(photo_from_row(row)?);
+    }
+    let mut reports: Vec<Report> = tx
+        .prepare_cached(&format!("SELECT {REPORT_COLUMNS} FROM reports ORDER BY created_at DESC, id DESC"))?
+        .query_map([], report_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    for report in &mut reports {
+        report.photos = photos.remove(&report.id.to_string()).unwrap_or_default();
+    }
+    Ok(reports)
+}
+
+pub fn photo_exists(tx: &Transaction, sha256: &str) -> Result<bool> {
+    Ok(tx.prepare_cached("SELECT 1 FROM photos WHERE sha256 = ?1")?.exists([sha256])?)
+}
+
+pub fn outbox_len(tx: &Transaction) -> Result<u64> {
+    Ok(tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
+}

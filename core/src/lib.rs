@@ -7,6 +7,7 @@
 pub mod domain;
 pub mod error;
 pub mod photo;
+pub mod protocol;
 pub mod store;
 
 use std::path::{Path, PathBuf};

@@ -99,7 +99,7 @@ pub struct PhotoRef {
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Reporter {
     pub role: ReporterRole,
     /// The grid cell a grid worker was patrolling, if any.

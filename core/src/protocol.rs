@@ -1,0 +1,165 @@
+//! Wire types of the sync protocol, version 1, shared by the device's sync
+//! client and the server. JSON over HTTP; every request carries
+//! `Authorization: Bearer TOKEN`.
+//!
+//! # Photos: resumable upload (tus 1.0 core semantics)
+//! - `POST /v1/uploads` with [`UploadCreate`] → [`UploadState`]. Idempotent:
+//!   a photo the server already has answers `complete: true` (and is never sent
+//!   again); an upload under way answers its current offset.
+//! - `HEAD /v1/uploads/{sha256}` → 200 with `Upload-Offset` and `Upload-Length`
+//!   headers, 404 if the server knows no such upload.
+//! - `PATCH /v1/uploads/{sha256}` with `Upload-Offset: N`,
+//!   `Content-Type: application/offset+octet-stream` and at most
+//!   [`MAX_CHUNK_BYTES`] of body → 204 with the new `Upload-Offset`. A wrong
+//!   offset answers 409 and changes nothing. The chunk is on disk (fsynced)
+//!   before the answer. The chunk that completes the upload makes the server
+//!   check the sha256 and that the bytes are a JPEG within the size limits;
+//!   on a mismatch the upload is discarded and the answer is 422
+//!   ([`ErrorBody`] with code `checksum_mismatch` or `bad_photo`).
+//!
+//! # Push
+//! `POST /v1/push` with [`PushRequest`] → [`PushResponse`], one [`PushResult`]
+//! per report, in order. Idempotent by report id: the same id with the same
+//! content answers `accepted` again; the same id with different content is a
+//! `conflict` (never an overwrite); a report whose photos have not all
+//! arrived is `missing_photos` with their hashes. A 200 means every
+//! `accepted` result is durable on the server.
+//!
+//! # Pull
+//! `GET /v1/changes?cursor=C&limit=N` → [`ChangesPage`]: what changed on the
+//! server for this user since the opaque cursor, oldest first. The client
+//! stores `next_cursor` only after applying the page, and pulls again while
+//! `has_more`.
+//!
+//! # Errors
+//! Every non-2xx answer has an [`ErrorBody`]. 400 malformed request, 401 no or
+//! unknown token, 403 role may not do this, 404 not found (also for another
+//! user's report), 409 upload offset mismatch, 413 too large, 422 bad photo.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Location, ReportStatus, Reporter};
+
+pub const PROTOCOL_VERSION: u32 = 1;
+/// The largest PATCH body the server takes: small enough for a weak 2G link
+/// to finish a chunk before a typical proxy timeout.
+pub const MAX_CHUNK_BYTES: u64 = 256 * 1024;
+/// The largest photo (upload rendition) the server takes.
+pub const MAX_PHOTO_BYTES: u64 = 16 * 1024 * 1024;
+/// The most reports one push may carry.
+pub const MAX_PUSH_REPORTS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadCreate {
+    pub sha256: String,
+    pub length: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    pub sha256: String,
+    pub offset: u64,
+    pub length: u64,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WirePhoto {
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+}
+
+/// A report as the device pushes it. The server fills in who sent it from
+/// the token; `reporter` says in which capacity (resident, or grid worker on
+/// patrol of `grid_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireReport {
+    pub id: String,
+    pub category: String,
+    pub note: String,
+    pub location: Option<Location>,
+    pub photos: Vec<WirePhoto>,
+    pub reporter: Reporter,
+    pub taken_at: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub reports: Vec<WireReport>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOutcome {
+    /// Stored (now or by an earlier identical push).
+    Accepted,
+    /// Upload these photos, then push again.
+    MissingPhotos,
+    /// The server holds a different report under this id. Permanent.
+    Conflict,
+    /// The report breaks a rule (unknown category, bad location...). Permanent.
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResult {
+    pub id: String,
+    pub outcome: PushOutcome,
+    /// For `missing_photos`: the hashes the server does not have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+    /// For `conflict` and `invalid`: why, for the user to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// For `accepted`: the report's workflow status on the server now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ReportStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<PushResult>,
+}
+
+/// One workflow event on the server: a report's status changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub report_id: String,
+    pub status: ReportStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub changed_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangesPage {
+    pub changes: Vec<Change>,
+    /// Pass back as `cursor` for what follows; null when the user has no changes at all yet.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// `POST /v1/reports/{id}/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusUpdate {
+    pub status: ReportStatus,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Required with `dispatched`: the department that must act.
+    #[serde(default)]
+    pub department: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`,
+    /// `not_found`, `offset_mismatch`, `too_large`, `checksum_mismatch`, `bad_photo`...
+    pub error: String,
+    /// For people: what was wrong, naming the field or header.
+    pub message: String,
+}

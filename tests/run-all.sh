@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The one command that runs every test of the project, on a fresh machine of
+# this kind too: it installs what the tests need, then runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests call: exiftool checks that renditions carry no
+# private metadata.
+need=()
+command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+cargo test --workspace --locked

@@ -1,0 +1,147 @@
+//! The local store under stress: several threads at once, and a process
+//! killed with SIGKILL in the middle of writing reports.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use suishoupai_core::{BlobKind, PhotoSource, ReportDraft, Reporter, ReporterRole, Store, photo};
+use suishoupai_tests::{photo, workspace_binary};
+
+fn draft(note: String) -> ReportDraft {
+    ReportDraft { category: "illegal_parking".into(), note, photos: vec![], location: None, reporter: Reporter::default() }
+}
+
+#[test]
+fn several_threads_write_at_once_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let photos: Vec<_> = ["google_pixel_N_E.jpg", "kodak_cx7530_S_E_tiny.jpg", "nikon_coolpixp6000_N_E.jpg"]
+        .iter()
+        .map(|n| photo::prepare(&std::fs::read(photo(n)).unwrap()).unwrap())
+        .collect();
+    let threads = 8;
+    let per_thread = 25;
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            let photos = photos.clone();
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                for i in 0..per_thread {
+                    let report = store.create_report_from_prepared(&draft(format!("t{t} r{i}")), &photos[i % 3..i % 3 + 1]).unwrap();
+                    // Readers run while the others write.
+                    assert_eq!(store.get_report(&report.id).unwrap(), report);
+                    ids.push(report.id);
+                }
+                ids
+            })
+        })
+        .collect();
+    let ids: HashSet<_> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    assert_eq!(ids.len(), threads * per_thread);
+    let listed = store.list_reports().unwrap();
+    assert_eq!(listed.iter().map(|r| r.id).collect::<HashSet<_>>(), ids);
+    assert_eq!(store.pending_count().unwrap(), (threads * per_thread) as u64);
+    let notes: HashSet<_> = listed.iter().map(|r| r.note.clone()).collect();
+    assert_eq!(notes.len(), threads * per_thread, "every report kept its own note");
+}
+
+#[test]
+fn two_processes_share_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let pixel = photo("google_pixel_N_E.jpg");
+    let cli = suishoupai_tests::cli_path();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            let (cli, dir, pixel) = (cli.clone(), dir.path().to_owned(), pixel.clone());
+            std::thread::spawn(move || {
+                for _ in 0..5 {
+                    let out = Command::new(&cli).arg("--data").arg(&dir).args(["report", "new", "--category", "garbage", "--photo"]).arg(&pixel).output().unwrap();
+                    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                }
+            })
+        })
+        .collect();
+    children.into_iter().for_each(|c| c.join().unwrap());
+    assert_eq!(Store::open(dir.path()).unwrap().list_reports().unwrap().len(), 10);
+}
+
+#[test]
+fn grid_worker_reports_keep_their_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut d = draft("patrol".into());
+    d.reporter = Reporter { role: ReporterRole::GridWorker, grid_id: Some("G-12".into()) };
+    d.photos = vec![PhotoSource::Path(photo("kodak_cx7530_S_E_tiny.jpg"))];
+    let report = store.create_report(d).unwrap();
+    assert_eq!(store.get_report(&report.id).unwrap().reporter, report.reporter);
+    assert!((report.location.unwrap().latitude + 0.3713).abs() < 1e-9);
+}
+
+/// Kills a process that writes reports as fast as it can, many times, at
+/// random moments; afterwards the store opens, every report it
+/// acknowledged is there, and every report has all its photo files intact.
+#[test]
+fn sigkill_mid_write_leaves_only_whole_reports() {
+    let writer = workspace_binary("suishoupai-tests", "report-writer");
+    let dir = tempfile::tempdir().unwrap();
+    let mut acknowledged = HashSet::new();
+    let mut rng = 0x2545_F491_4F6C_DD1Du64;
+    for round in 0..12u64 {
+        let mut child = Command::new(&writer).arg(dir.path()).arg(round.to_string()).stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        // Wait for the first acknowledged report, however slow the machine,
+        // then kill it at a random moment of the writes that follow.
+        let first = rx.recv_timeout(Duration::from_secs(120)).expect("the writer acknowledged nothing");
+        acknowledged.insert(first);
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let wait = Duration::from_millis(rng % 300);
+        let start = Instant::now();
+        while start.elapsed() < wait {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        reader.join().unwrap();
+        acknowledged.extend(rx.try_iter());
+    }
+    assert!(acknowledged.len() >= 12, "the writer barely ran: {} reports", acknowledged.len());
+
+    let store = Store::open(dir.path()).unwrap();
+    let reports = store.list_reports().unwrap();
+    let stored: HashSet<String> = reports.iter().map(|r| r.id.to_string()).collect();
+    for id in &acknowledged {
+        assert!(stored.contains(id), "acknowledged report {id} was lost");
+    }
+    // At most the one report per kill that was committed but not yet printed.
+    assert!(stored.len() <= acknowledged.len() + 12);
+    for report in &reports {
+        assert_eq!(report.photos.len(), 2, "report {} is missing photos", report.id);
+        for p in &report.photos {
+            for kind in [BlobKind::Rendition, BlobKind::Thumbnail] {
+                let bytes = std::fs::read(store.photo_path(&p.sha256, kind).unwrap()).unwrap();
+                if kind == BlobKind::Rendition {
+                    assert_eq!(photo::sha256_hex(&bytes), p.sha256, "rendition file of {} is damaged", report.id);
+                    assert_eq!(bytes.len() as u64, p.bytes);
+                }
+                image::load_from_memory(&bytes).unwrap_or_else(|e| panic!("{kind:?} of {} does not decode: {e}", report.id));
+            }
+        }
+    }
+    let conn = rusqlite::Connection::open(dir.path().join("store.sqlite3")).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let queued: i64 = conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)).unwrap();
+    assert_eq!(queued as usize, stored.len(), "every stored report is queued for sync exactly once");
+}

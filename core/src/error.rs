@@ -53,6 +53,22 @@ pub enum Error {
     #[error("the store was written by a newer version of the app (schema {found}, this app knows up to {supported})")]
     SchemaTooNew { found: i64, supported: i64 },
 
+    #[error("not logged in: run `suishoupai login --server URL --token TOKEN` first")]
+    NotLoggedIn,
+
+    /// The server could not be reached or answered 5xx: worth retrying later.
+    #[error("network: {0}")]
+    Network(String),
+
+    /// The server answered with a 4xx: retrying the same request will not help.
+    #[error("server refused ({status}): {message}")]
+    ServerRefused { status: u16, message: String },
+
+    /// A sync ended with work left: `pending` reports wait for a retry,
+    /// `failed` were refused for good and need the user.
+    #[error("sync incomplete: {pending} report(s) still queued, {failed} refused; {reason}")]
+    SyncIncomplete { pending: u64, failed: u64, reason: String, summary: crate::SyncSummary },
+
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
 
@@ -64,5 +80,12 @@ impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+impl Error {
+    /// Whether trying the same thing again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Network(_))
     }
 }

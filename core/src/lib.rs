@@ -9,6 +9,8 @@ pub mod error;
 pub mod photo;
 pub mod protocol;
 pub mod store;
+#[cfg(feature = "sync")]
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,18 @@ pub use crate::photo::PreparedPhoto;
 pub use crate::store::blobs::BlobKind;
 use crate::store::Database;
 use crate::store::blobs::{BlobStore, is_sha256_hex};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncSummary {
+    /// Reports the server accepted in this run.
+    pub pushed: u64,
+    /// Changes applied from the server in this run.
+    pub pulled: u64,
+    /// Photo bytes sent in this run.
+    pub uploaded_bytes: u64,
+    /// Photo bytes not sent because the server already had them.
+    pub skipped_bytes: u64,
+}
 
 /// Where a photo comes from: a file the camera wrote, or a camera buffer.
 #[derive(Debug, Clone)]
@@ -129,6 +143,25 @@ impl Store {
             return Err(Error::PhotoNotFound(sha256.to_owned()));
         }
         Ok(self.blobs.path(kind, sha256))
+    }
+}
+
+#[cfg(feature = "sync")]
+impl Store {
+    /// Remembers the server and this device's token. No network is needed.
+    pub fn login(&self, server_url: &str, token: &str) -> Result<()> {
+        sync::login(&self.db, server_url, token)
+    }
+
+    /// Sends everything queued and pulls what changed. `Err(SyncIncomplete)`
+    /// says what is still queued and why; nothing is lost either way.
+    pub fn sync(&self, trigger: sync::Trigger, progress: &dyn sync::Progress) -> Result<SyncSummary> {
+        sync::run(&self.db, &self.blobs, trigger, progress)
+    }
+
+    /// Puts reports the server refused back in the queue.
+    pub fn retry_failed(&self) -> Result<usize> {
+        self.db.write(store::retry_failed)
     }
 }
 

@@ -163,3 +163,18 @@ pub struct ErrorBody {
     /// For people: what was wrong, naming the field or header.
     pub message: String,
 }
+
+impl From<&crate::domain::Report> for WireReport {
+    fn from(r: &crate::domain::Report) -> Self {
+        WireReport {
+            id: r.id.to_string(),
+            category: r.category.clone(),
+            note: r.note.clone(),
+            location: r.location,
+            photos: r.photos.iter().map(|p| WirePhoto { sha256: p.sha256.clone(), width: p.width, height: p.height, bytes: p.bytes }).collect(),
+            reporter: r.reporter.clone(),
+            taken_at: r.taken_at.clone(),
+            created_at: r.created_at.clone(),
+        }
+    }
+}

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use suishoupai_core::{
     BlobKind, CATEGORIES, Crs, Error, LatLon, Locale, LocationInput, LocationSource, PhotoSource, Report, ReportDraft,
-    ReportId, Reporter, ReporterRole, Result, Store, domain::geo, photo,
+    ReportId, Reporter, ReporterRole, Result, Store, domain::geo, photo, sync::Trigger,
 };
 
 #[derive(Parser)]
@@ -33,6 +33,22 @@ enum Command {
     /// Coordinate conversions between WGS-84, GCJ-02 (AMap, Tencent) and BD-09 (Baidu).
     #[command(subcommand)]
     Geo(GeoCommand),
+    /// Remember the sync server and this device's token (no network needed).
+    Login {
+        #[arg(long, value_name = "URL")]
+        server: String,
+        #[arg(long)]
+        token: String,
+    },
+    /// Send every queued report and photo, then fetch status changes.
+    /// Exits 0 only when nothing is left to send or fetch.
+    Sync {
+        /// Also send reports the server refused before.
+        #[arg(long)]
+        retry_failed: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The catalogue of problem categories.
     Categories {
         #[arg(long, default_value = "zh-CN")]
@@ -160,6 +176,42 @@ fn main() -> ExitCode {
     }
 }
 
+fn sync(store: &Store, retry_failed: bool, json: bool) -> Result<()> {
+    if retry_failed {
+        store.retry_failed()?;
+    }
+    // A progress bar only for a person at a terminal; scripts get clean output.
+    let bar = (!json && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} reports sent").expect("valid template"));
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let outcome = store.sync(Trigger::User, &progress);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let summary = match &outcome {
+        Ok(summary) => *summary,
+        Err(Error::SyncIncomplete { summary, .. }) => *summary,
+        Err(_) => return outcome.map(|_| ()),
+    };
+    if json {
+        print_json(&summary);
+    } else {
+        println!(
+            "sent {} report(s), fetched {} change(s); uploaded {} photo bytes, skipped {} the server had",
+            summary.pushed, summary.pulled, summary.uploaded_bytes, summary.skipped_bytes
+        );
+    }
+    outcome.map(|_| ())
+}
+
 fn open_store(data: Option<PathBuf>) -> Result<Store> {
     let dir = data.ok_or_else(|| Error::InvalidInput("no data directory: pass --data DIR or set SUISHOUPAI_DATA".into()))?;
     Store::open(dir)
@@ -262,6 +314,11 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{:.9} {:.9}", out.latitude, out.longitude);
             }
         }
+        Command::Login { server, token } => {
+            open_store(cli.data)?.login(&server, &token)?;
+            println!("logged in to {server}; run `suishoupai sync` when online");
+        }
+        Command::Sync { retry_failed, json } => sync(&open_store(cli.data)?, retry_failed, json)?,
         Command::Categories { locale, json } => {
             let locale: Locale = locale.parse()?;
             let list: Vec<Value> = CATEGORIES.iter().map(|c| json!({"code": c.code, "name": c.name(locale)})).collect();

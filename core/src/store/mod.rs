@@ -187,3 +187,99 @@ pub fn photo_exists(tx: &Transaction, sha256: &str) -> Result<bool> {
 pub fn outbox_len(tx: &Transaction) -> Result<u64> {
     Ok(tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
 }
+
+/// An outbox entry due for sending, with its report.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub report: Report,
+    pub attempts: u32,
+}
+
+/// Up to `limit` queued reports, oldest first; with `due_before`, only those
+/// whose backoff has expired.
+pub fn outbox_due(tx: &Transaction, due_before: Option<i64>, limit: usize) -> Result<Vec<OutboxItem>> {
+    let rows: Vec<(String, u32)> = tx
+        .prepare_cached(
+            "SELECT report_id, attempts FROM outbox WHERE failed = 0 AND next_attempt_at <= ?1 ORDER BY seq LIMIT ?2",
+        )?
+        .query_map(params![due_before.unwrap_or(i64::MAX), limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(id, attempts)| {
+            let id = ReportId::parse(&id)?;
+            let report = get_report(tx, &id)?.ok_or_else(|| Error::ReportNotFound(id.to_string()))?;
+            Ok(OutboxItem { report, attempts })
+        })
+        .collect()
+}
+
+/// The server has the report: it leaves the outbox.
+pub fn mark_synced(tx: &Transaction, id: &ReportId, status: Option<ReportStatus>) -> Result<()> {
+    tx.prepare_cached("DELETE FROM outbox WHERE report_id = ?1")?.execute([id.to_string()])?;
+    tx.prepare_cached("UPDATE reports SET sync_state = 'synced', sync_error = NULL, status = coalesce(?2, status) WHERE id = ?1")?
+        .execute(params![id.to_string(), status.map(ReportStatus::code)])?;
+    Ok(())
+}
+
+/// The server refused the report for good: it stays queued but is skipped,
+/// with the reason for the user.
+pub fn mark_failed(tx: &Transaction, id: &ReportId, reason: &str) -> Result<()> {
+    tx.prepare_cached("UPDATE outbox SET failed = 1, last_error = ?2 WHERE report_id = ?1")?.execute(params![id.to_string(), reason])?;
+    tx.prepare_cached("UPDATE reports SET sync_state = 'failed', sync_error = ?2 WHERE id = ?1")?.execute(params![id.to_string(), reason])?;
+    Ok(())
+}
+
+/// A retryable failure: try again after `next_attempt_at` (unix ms).
+pub fn mark_retry(tx: &Transaction, id: &ReportId, reason: &str, next_attempt_at: i64) -> Result<()> {
+    tx.prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE report_id = ?1")?
+        .execute(params![id.to_string(), next_attempt_at, reason])?;
+    tx.prepare_cached("UPDATE reports SET sync_error = ?2 WHERE id = ?1")?.execute(params![id.to_string(), reason])?;
+    Ok(())
+}
+
+/// Puts failed reports back in the queue, for when the user asks to retry.
+pub fn retry_failed(tx: &Transaction) -> Result<usize> {
+    tx.execute("UPDATE reports SET sync_state = 'pending', sync_error = NULL WHERE id IN (SELECT report_id FROM outbox WHERE failed = 1)", [])?;
+    Ok(tx.execute("UPDATE outbox SET failed = 0, attempts = 0, next_attempt_at = 0, last_error = NULL WHERE failed = 1", [])?)
+}
+
+/// What is still queued: (waiting to be sent, refused for good).
+pub fn outbox_counts(tx: &Transaction) -> Result<(u64, u64)> {
+    Ok(tx.query_row("SELECT count(*) FILTER (WHERE failed = 0), count(*) FILTER (WHERE failed = 1) FROM outbox", [], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+    })?)
+}
+
+/// The last error of a queued report that is waiting to be retried.
+pub fn last_retry_error(tx: &Transaction) -> Result<Option<String>> {
+    Ok(tx
+        .query_row("SELECT last_error FROM outbox WHERE failed = 0 AND last_error IS NOT NULL ORDER BY seq LIMIT 1", [], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn photo_uploaded(tx: &Transaction, sha256: &str) -> Result<bool> {
+    Ok(tx.prepare_cached("SELECT 1 FROM uploaded_photos WHERE sha256 = ?1")?.exists([sha256])?)
+}
+
+pub fn set_photo_uploaded(tx: &Transaction, sha256: &str, uploaded: bool) -> Result<()> {
+    let sql = if uploaded { "INSERT OR IGNORE INTO uploaded_photos (sha256) VALUES (?1)" } else { "DELETE FROM uploaded_photos WHERE sha256 = ?1" };
+    tx.prepare_cached(sql)?.execute([sha256])?;
+    Ok(())
+}
+
+pub fn setting(tx: &Transaction, key: &str) -> Result<Option<String>> {
+    Ok(tx.prepare_cached("SELECT value FROM settings WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
+}
+
+pub fn set_setting(tx: &Transaction, key: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) => tx.prepare_cached("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?.execute([key, v])?,
+        None => tx.prepare_cached("DELETE FROM settings WHERE key = ?1")?.execute([key])?,
+    };
+    Ok(())
+}
+
+/// Applies a status the server reports, for a report this device has.
+pub fn apply_status(tx: &Transaction, report_id: &str, status: ReportStatus) -> Result<bool> {
+    Ok(tx.prepare_cached("UPDATE reports SET status = ?2 WHERE id = ?1")?.execute([report_id, status.code()])? > 0)
+}

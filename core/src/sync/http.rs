@@ -1,0 +1,102 @@
+//! The protocol's HTTP calls, one function each, with every answer sorted
+//! into success, retryable (`Error::Network`) or permanent
+//! (`Error::ServerRefused`).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+
+use crate::error::{Error, Result};
+use crate::protocol::{ChangesPage, ErrorBody, PushRequest, PushResponse, UploadCreate, UploadState};
+
+pub struct Http {
+    client: Client,
+    base: String,
+    token: String,
+}
+
+fn network(e: reqwest::Error) -> Error {
+    // No URL in the message: it may carry a token in a query some day.
+    Error::Network(e.without_url().to_string())
+}
+
+impl Http {
+    pub fn new(server_url: &str, token: &str) -> Result<Self> {
+        // rustls needs one crypto provider per process; ring is the light one
+        // to cross-compile for phones. Installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            // Per request: one chunk or one batch must get through even on 2G.
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(network)?;
+        Ok(Http { client, base: server_url.trim_end_matches('/').to_owned(), token: token.to_owned() })
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+    }
+
+    /// Sends and sorts the answer: 2xx is returned, the rest become errors.
+    fn send(&self, request: RequestBuilder) -> Result<Response> {
+        let response = request.send().map_err(network)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let message = response
+            .json::<ErrorBody>()
+            .map(|b| b.message)
+            .unwrap_or_else(|_| status.canonical_reason().unwrap_or("no reason given").to_owned());
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+            Err(Error::Network(format!("server answered {}: {message}", status.as_u16())))
+        } else {
+            Err(Error::ServerRefused { status: status.as_u16(), message })
+        }
+    }
+
+    pub fn create_upload(&self, sha256: &str, length: u64) -> Result<UploadState> {
+        let body = UploadCreate { sha256: sha256.to_owned(), length };
+        self.send(self.request(reqwest::Method::POST, "/v1/uploads").json(&body))?.json().map_err(network)
+    }
+
+    /// The server's offset for an upload, after a 409.
+    pub fn upload_offset(&self, sha256: &str) -> Result<u64> {
+        let response = self.send(self.request(reqwest::Method::HEAD, &format!("/v1/uploads/{sha256}")))?;
+        offset_header(&response)
+    }
+
+    /// Sends one chunk at `offset`; returns the server's new offset.
+    pub fn patch_upload(&self, sha256: &str, offset: u64, chunk: Vec<u8>) -> Result<u64> {
+        let request = self
+            .request(reqwest::Method::PATCH, &format!("/v1/uploads/{sha256}"))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", offset.to_string())
+            .header(reqwest::header::CONTENT_TYPE, "application/offset+octet-stream")
+            .body(chunk);
+        offset_header(&self.send(request)?)
+    }
+
+    pub fn push(&self, request: &PushRequest) -> Result<PushResponse> {
+        self.send(self.request(reqwest::Method::POST, "/v1/push").json(request))?.json().map_err(network)
+    }
+
+    pub fn changes(&self, cursor: Option<&str>, limit: u32) -> Result<ChangesPage> {
+        let mut request = self.request(reqwest::Method::GET, "/v1/changes").query(&[("limit", limit.to_string())]);
+        if let Some(cursor) = cursor {
+            request = request.query(&[("cursor", cursor)]);
+        }
+        self.send(request)?.json().map_err(network)
+    }
+}
+
+fn offset_header(response: &Response) -> Result<u64> {
+    response
+        .headers()
+        .get("Upload-Offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Error::Network("the server's answer has no valid Upload-Offset header".into()))
+}

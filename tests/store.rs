@@ -11,7 +11,7 @@ use suishoupai_core::{BlobKind, PhotoSource, ReportDraft, Reporter, ReporterRole
 use suishoupai_tests::{photo, workspace_binary};
 
 fn draft(note: String) -> ReportDraft {
-    ReportDraft { category: "illegal_parking".into(), note, photos: vec![], location: None, reporter: Reporter::default() }
+    ReportDraft { category: "illegal_parking".into(), note, location: None, reporter: Reporter::default() }
 }
 
 #[test]
@@ -45,6 +45,7 @@ fn several_threads_write_at_once_and_nothing_is_lost() {
     let listed = store.list_reports().unwrap();
     assert_eq!(listed.iter().map(|r| r.id).collect::<HashSet<_>>(), ids);
     assert_eq!(store.pending_count().unwrap(), (threads * per_thread) as u64);
+    assert_eq!(store.report_count().unwrap(), (threads * per_thread) as u64);
     let notes: HashSet<_> = listed.iter().map(|r| r.note.clone()).collect();
     assert_eq!(notes.len(), threads * per_thread, "every report kept its own note");
 }
@@ -75,8 +76,7 @@ fn grid_worker_reports_keep_their_role() {
     let store = Store::open(dir.path()).unwrap();
     let mut d = draft("patrol".into());
     d.reporter = Reporter { role: ReporterRole::GridWorker, grid_id: Some("G-12".into()) };
-    d.photos = vec![PhotoSource::Path(photo("kodak_cx7530_S_E_tiny.jpg"))];
-    let report = store.create_report(d).unwrap();
+    let report = store.create_report(&d, &[PhotoSource::Path(photo("kodak_cx7530_S_E_tiny.jpg"))]).unwrap();
     assert_eq!(store.get_report(&report.id).unwrap().reporter, report.reporter);
     assert!((report.location.unwrap().latitude + 0.3713).abs() < 1e-9);
 }

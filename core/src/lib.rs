@@ -45,12 +45,11 @@ pub enum PhotoSource {
     Bytes(Vec<u8>),
 }
 
-/// What the user filled in; the store adds the rest.
+/// What the user filled in besides the photos; the store adds the rest.
 #[derive(Debug, Clone)]
 pub struct ReportDraft {
     pub category: String,
     pub note: String,
-    pub photos: Vec<PhotoSource>,
     /// The device's fix or a manual pin; wins over EXIF geotags.
     pub location: Option<LocationInput>,
     pub reporter: Reporter,
@@ -75,24 +74,22 @@ impl Store {
     /// Makes a report from photo files or buffers. All photos are checked and
     /// rendered before anything is written: a bad photo fails the whole
     /// report and leaves no row and no file behind.
-    pub fn create_report(&self, draft: ReportDraft) -> Result<Report> {
+    pub fn create_report(&self, draft: &ReportDraft, photos: &[PhotoSource]) -> Result<Report> {
         // Cheap checks first, so a bad draft does not cost a photo decode.
-        check_draft_fields(&draft)?;
-        let photos = draft
-            .photos
+        check_draft(draft, photos.len())?;
+        let photos = photos
             .iter()
             .map(|source| match source {
                 PhotoSource::Path(path) => photo::prepare(&read_photo_file(path)?),
                 PhotoSource::Bytes(bytes) => photo::prepare(bytes),
             })
             .collect::<Result<Vec<_>>>()?;
-        self.create_report_from_prepared(&draft, &photos)
+        self.create_report_from_prepared(draft, &photos)
     }
 
-    /// Stores a report whose photos are already prepared (see
-    /// [`photo::prepare`]); `draft.photos` is ignored.
+    /// Stores a report whose photos are already prepared (see [`photo::prepare`]).
     pub fn create_report_from_prepared(&self, draft: &ReportDraft, photos: &[PreparedPhoto]) -> Result<Report> {
-        check_draft_fields(&ReportDraft { photos: vec![PhotoSource::Bytes(Vec::new()); photos.len()], ..draft.clone() })?;
+        check_draft(draft, photos.len())?;
         let location = domain::location::resolve(draft.location.as_ref(), photos.iter().map(PreparedPhoto::geotag))?;
         let report = Report {
             id: ReportId::new(),
@@ -127,6 +124,11 @@ impl Store {
     /// Every report on this device, newest first.
     pub fn list_reports(&self) -> Result<Vec<Report>> {
         self.db.read(store::list_reports)
+    }
+
+    /// How many reports this device holds.
+    pub fn report_count(&self) -> Result<u64> {
+        self.db.read(store::report_count)
     }
 
     /// How many reports still wait to be sent.
@@ -165,10 +167,10 @@ impl Store {
     }
 }
 
-fn check_draft_fields(draft: &ReportDraft) -> Result<()> {
+fn check_draft(draft: &ReportDraft, photo_count: usize) -> Result<()> {
     Category::from_code(&draft.category)?;
     domain::report::check_note(&draft.note)?;
-    match draft.photos.len() {
+    match photo_count {
         0 => return Err(Error::NoPhotos),
         n if n > domain::report::MAX_PHOTOS_PER_REPORT => {
             return Err(Error::TooManyPhotos { got: n, max: domain::report::MAX_PHOTOS_PER_REPORT });

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod proxy;
+pub mod server;
+
 /// The photos copied from shared/testdata/photos, with their MANIFEST.
 pub fn photos_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/photos")
@@ -86,6 +89,7 @@ pub fn cli(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Run {
 /// Runs a command to completion and reaps it with wait4, which reports the
 /// child's own peak RSS (getrusage(RUSAGE_CHILDREN) would give the maximum
 /// over every child so far).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, not by Child::wait
 pub fn run_measured(cmd: &mut Command) -> Run {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");

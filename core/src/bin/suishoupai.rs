@@ -275,13 +275,8 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 grid_id: args.grid,
             };
-            let report = store.create_report(ReportDraft {
-                category: args.category,
-                note: args.note,
-                photos: args.photos.into_iter().map(PhotoSource::Path).collect(),
-                location,
-                reporter,
-            })?;
+            let photos: Vec<PhotoSource> = args.photos.into_iter().map(PhotoSource::Path).collect();
+            let report = store.create_report(&ReportDraft { category: args.category, note: args.note, location, reporter }, &photos)?;
             if args.json {
                 print_json(&report);
             } else {

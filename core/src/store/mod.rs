@@ -184,6 +184,10 @@ pub fn photo_exists(tx: &Transaction, sha256: &str) -> Result<bool> {
     Ok(tx.prepare_cached("SELECT 1 FROM photos WHERE sha256 = ?1")?.exists([sha256])?)
 }
 
+pub fn report_count(tx: &Transaction) -> Result<u64> {
+    Ok(tx.query_row("SELECT count(*) FROM reports", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
 pub fn outbox_len(tx: &Transaction) -> Result<u64> {
     Ok(tx.query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))? as u64)
 }

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_reports_and_photos.sql"),
     include_str!("migrations/0002_sync_outbox.sql"),
     include_str!("migrations/0003_sync_client.sql"),
+    include_str!("migrations/0004_list_order_index.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

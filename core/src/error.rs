@@ -69,6 +69,10 @@ pub enum Error {
     #[error("sync incomplete: {pending} report(s) still queued, {failed} refused; {reason}")]
     SyncIncomplete { pending: u64, failed: u64, reason: String, summary: crate::SyncSummary },
 
+    /// The caller cancelled a sync; what was done before is kept.
+    #[error("sync cancelled")]
+    Cancelled,
+
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
 

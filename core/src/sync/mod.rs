@@ -39,6 +39,12 @@ pub enum Trigger {
 /// Progress for a UI: reports done out of the reports queued at the start.
 pub trait Progress {
     fn on_progress(&self, done: u64, total: u64);
+
+    /// Polled between steps (photo chunks, batches, pages): true stops the
+    /// run at the next step boundary, with everything done so far kept.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 impl<F: Fn(u64, u64)> Progress for F {
@@ -85,15 +91,20 @@ pub fn run(db: &Database, blobs: &BlobStore, trigger: Trigger, progress: &dyn Pr
 
     let total = db.read(store::outbox_counts)?.0;
     progress.on_progress(0, total);
-    let stopped = push_all(db, blobs, &http, trigger, &mut summary, &|done| progress.on_progress(done, total));
+    let steps = Steps { progress, total };
+    let stopped = push_all(db, blobs, &http, trigger, &mut summary, &steps);
     // Pull even when pushing stopped on an item: status changes still arrive.
-    let pulled = pull_all(db, &http, &mut summary);
+    let pulled = match &stopped {
+        Err(Error::Cancelled) => Err(Error::Cancelled),
+        _ => pull_all(db, &http, &mut summary, &steps),
+    };
 
     let (pending, failed) = db.read(store::outbox_counts)?;
     match (stopped, pulled) {
         (Err(e @ (Error::ServerRefused { status: 401, .. } | Error::NotLoggedIn)), _) | (_, Err(e @ Error::ServerRefused { status: 401, .. })) => {
             Err(Error::SyncIncomplete { pending, failed, reason: format!("the server does not accept this device's token ({e}); log in again"), summary })
         }
+        (Err(Error::Cancelled), _) | (_, Err(Error::Cancelled)) => Err(Error::Cancelled),
         (Err(e), _) | (Ok(()), Err(e)) => Err(Error::SyncIncomplete { pending, failed, reason: e.to_string(), summary }),
         (Ok(()), Ok(())) if pending > 0 || failed > 0 => {
             let reason = if failed > 0 {
@@ -107,9 +118,25 @@ pub fn run(db: &Database, blobs: &BlobStore, trigger: Trigger, progress: &dyn Pr
     }
 }
 
+/// The run's view of the caller's progress observer.
+struct Steps<'a> {
+    progress: &'a dyn Progress,
+    total: u64,
+}
+
+impl Steps<'_> {
+    fn done(&self, done: u64) {
+        self.progress.on_progress(done, self.total);
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.progress.cancelled() { Err(Error::Cancelled) } else { Ok(()) }
+    }
+}
+
 /// Pushes queue batches until the queue is empty or a retryable error stops
 /// the run (the network is down: the next items would fail too).
-fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigger, summary: &mut SyncSummary, progress: &dyn Fn(u64)) -> Result<()> {
+fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigger, summary: &mut SyncSummary, steps: &Steps) -> Result<()> {
     let due_before = match trigger {
         Trigger::User => None,
         Trigger::Automatic => Some(now_ms()),
@@ -118,16 +145,17 @@ fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigge
     // miss in one run waits for the next run instead of looping.
     let mut retried_missing = std::collections::HashSet::new();
     loop {
+        steps.check()?;
         let batch = db.read(|tx| store::outbox_due(tx, due_before, PUSH_BATCH))?;
         if batch.is_empty() {
             return Ok(());
         }
         let mut sendable = Vec::new();
         for item in &batch {
-            match upload_photos(db, blobs, http, &item.report, summary) {
+            match upload_photos(db, blobs, http, &item.report, summary, steps) {
                 Ok(()) => sendable.push(item),
                 Err(e) if e.is_retryable() => return give_back(db, &batch, &e),
-                Err(e @ Error::ServerRefused { status: 401, .. }) => return Err(e),
+                Err(e @ (Error::ServerRefused { status: 401, .. } | Error::Cancelled)) => return Err(e),
                 Err(e) => db.write(|tx| store::mark_failed(tx, &item.report.id, &e.to_string()))?,
             }
         }
@@ -146,7 +174,7 @@ fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigge
                     db.write(|tx| store::mark_failed(tx, &sendable[0].report.id, &e.to_string()))?;
                     continue;
                 }
-                return push_one_by_one(db, http, &sendable, summary, progress);
+                return push_one_by_one(db, http, &sendable, summary, steps);
             }
         };
         let mut stop_after_batch = None;
@@ -176,15 +204,16 @@ fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigge
             }
             Ok(())
         })?;
-        progress(summary.pushed);
+        steps.done(summary.pushed);
         if let Some(e) = stop_after_batch {
             return Err(e);
         }
     }
 }
 
-fn push_one_by_one(db: &Database, http: &http::Http, items: &[&store::OutboxItem], summary: &mut SyncSummary, progress: &dyn Fn(u64)) -> Result<()> {
+fn push_one_by_one(db: &Database, http: &http::Http, items: &[&store::OutboxItem], summary: &mut SyncSummary, steps: &Steps) -> Result<()> {
     for item in items {
+        steps.check()?;
         let request = PushRequest { reports: vec![WireReport::from(&item.report)] };
         match http.push(&request) {
             Ok(response) => {
@@ -199,7 +228,7 @@ fn push_one_by_one(db: &Database, http: &http::Http, items: &[&store::OutboxItem
             Err(e @ Error::ServerRefused { status: 401, .. }) => return Err(e),
             Err(e) => db.write(|tx| store::mark_failed(tx, &item.report.id, &e.to_string()))?,
         }
-        progress(summary.pushed);
+        steps.done(summary.pushed);
     }
     Ok(())
 }
@@ -221,7 +250,7 @@ fn give_back(db: &Database, batch: &[store::OutboxItem], e: &Error) -> Result<()
 
 /// Uploads the photos of a report that the server does not have yet,
 /// resuming where the server's offset says.
-fn upload_photos(db: &Database, blobs: &BlobStore, http: &http::Http, report: &crate::domain::Report, summary: &mut SyncSummary) -> Result<()> {
+fn upload_photos(db: &Database, blobs: &BlobStore, http: &http::Http, report: &crate::domain::Report, summary: &mut SyncSummary, steps: &Steps) -> Result<()> {
     for photo in &report.photos {
         if db.read(|tx| store::photo_uploaded(tx, &photo.sha256))? {
             continue;
@@ -233,6 +262,7 @@ fn upload_photos(db: &Database, blobs: &BlobStore, http: &http::Http, report: &c
         summary.skipped_bytes += offset;
         let mut conflicts = 0;
         while offset < bytes.len() as u64 {
+            steps.check()?;
             let end = (offset + MAX_CHUNK_BYTES).min(bytes.len() as u64);
             match http.patch_upload(&photo.sha256, offset, bytes[offset as usize..end as usize].to_vec()) {
                 Ok(new_offset) => {
@@ -255,8 +285,9 @@ fn upload_photos(db: &Database, blobs: &BlobStore, http: &http::Http, report: &c
 
 /// Pulls pages of changes until the server has no more. The cursor is saved
 /// in the same transaction as the page it follows.
-fn pull_all(db: &Database, http: &http::Http, summary: &mut SyncSummary) -> Result<()> {
+fn pull_all(db: &Database, http: &http::Http, summary: &mut SyncSummary, steps: &Steps) -> Result<()> {
     loop {
+        steps.check()?;
         let cursor = db.read(|tx| store::setting(tx, SETTING_CURSOR))?;
         let page = http.changes(cursor.as_deref(), PULL_PAGE)?;
         db.write(|tx| {

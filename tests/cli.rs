@@ -89,7 +89,11 @@ fn every_hostile_file_behaves_as_its_readme_says() {
                 assert_eq!(report["location"], Value::Null, "{name}: location must be null, not 0,0 or clamped");
                 let photo = &report["photos"][0];
                 if name.starts_with("exif_orientation") {
-                    assert_eq!((photo["width"].as_u64(), photo["height"].as_u64()), (Some(64), Some(48)), "{name}: treated as orientation 1");
+                    assert_eq!(
+                        (photo["width"].as_u64(), photo["height"].as_u64()),
+                        (Some(64), Some(48)),
+                        "{name}: treated as orientation 1"
+                    );
                 }
                 let inspected = cli(&[&"photo", &"inspect", &path, &"--json"]).json();
                 assert_eq!(inspected["latitude"], Value::Null, "{name}");
@@ -125,7 +129,10 @@ fn inspect_prints_the_documented_fields() {
     let dji = cli(&[&"photo", &"inspect", &photo("dji_flir_N_W_below_sea_level.jpg"), &"--json"]).json();
     assert_eq!(dji["altitude"], -8.5);
     let portrait = cli(&[&"photo", &"inspect", &photo("orientation_portrait_6.jpg"), &"--json"]).json();
-    assert_eq!((portrait["width"].as_u64(), portrait["height"].as_u64(), portrait["orientation"].as_u64()), (Some(1200), Some(1800), Some(6)));
+    assert_eq!(
+        (portrait["width"].as_u64(), portrait["height"].as_u64(), portrait["orientation"].as_u64()),
+        (Some(1200), Some(1800), Some(6))
+    );
 }
 
 #[test]
@@ -141,7 +148,10 @@ fn heic_is_refused_with_advice_and_nothing_stored() {
 fn a_bad_second_photo_fails_the_whole_report() {
     let data = data_dir();
     let good = photo("google_pixel_N_E.jpg");
-    let run = new_report(data.path(), &["--category", "garbage", "--photo", good.to_str().unwrap(), "--photo", bad("truncated_in_scan.jpg").to_str().unwrap()]);
+    let run = new_report(
+        data.path(),
+        &["--category", "garbage", "--photo", good.to_str().unwrap(), "--photo", bad("truncated_in_scan.jpg").to_str().unwrap()],
+    );
     assert_ne!(run.code, 0);
     assert_store_empty(data.path());
 }
@@ -180,13 +190,21 @@ fn location_sources_and_precedence() {
     assert_eq!(r["taken_at"], "2018-07-25T16:34:23");
 
     // The device's fix wins over EXIF.
-    let r = new_report(data.path(), &["--category", "illegal_parking", "--photo", pixel, "--lat=-33.8688", "--lon=151.2093", "--accuracy", "8"]).json();
+    let r = new_report(
+        data.path(),
+        &["--category", "illegal_parking", "--photo", pixel, "--lat=-33.8688", "--lon=151.2093", "--accuracy", "8"],
+    )
+    .json();
     assert_eq!(r["location"]["source"], "device");
     assert_eq!((r["location"]["latitude"].as_f64(), r["location"]["longitude"].as_f64()), (Some(-33.8688), Some(151.2093)));
     assert_eq!(r["location"]["accuracy_m"], 8.0);
 
     // A pin placed on an AMap (GCJ-02) view is stored as WGS-84.
-    let r = new_report(data.path(), &["--category", "garbage", "--photo", no_exif, "--lat=39.91640428150164", "--lon=116.41024449916938", "--crs", "gcj02", "--pin"]).json();
+    let r = new_report(
+        data.path(),
+        &["--category", "garbage", "--photo", no_exif, "--lat=39.91640428150164", "--lon=116.41024449916938", "--crs", "gcj02", "--pin"],
+    )
+    .json();
     assert_eq!(r["location"]["source"], "manual");
     assert!((r["location"]["latitude"].as_f64().unwrap() - 39.915).abs() < 5e-6);
     assert!((r["location"]["longitude"].as_f64().unwrap() - 116.404).abs() < 5e-6);
@@ -200,7 +218,22 @@ fn location_sources_and_precedence() {
 fn reports_round_trip_through_list_show_and_export() {
     let data = data_dir();
     let d = data.path();
-    let created = new_report(d, &["--category", "flying_wire_charging", "--note", "3号楼2单元 窗口飞线", "--reporter", "grid-worker", "--grid", "G-07", "--photo", photo("orientation_portrait_6.jpg").to_str().unwrap()]).json();
+    let created = new_report(
+        d,
+        &[
+            "--category",
+            "flying_wire_charging",
+            "--note",
+            "3号楼2单元 窗口飞线",
+            "--reporter",
+            "grid-worker",
+            "--grid",
+            "G-07",
+            "--photo",
+            photo("orientation_portrait_6.jpg").to_str().unwrap(),
+        ],
+    )
+    .json();
     let id = created["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
     assert_eq!(created["sync_state"], "pending");
@@ -252,7 +285,18 @@ fn geo_convert_agrees_with_the_public_formulas() {
     let bd = cli(&[&"geo", &"convert", &"--from", &"gcj02", &"--to", &"bd09", &"--lat=39.915", &"--lon=116.404", &"--json"]).json();
     assert!((bd["latitude"].as_f64().unwrap() - 39.92133699351022).abs() < 1e-9);
     assert!((bd["longitude"].as_f64().unwrap() - 116.41036949371029).abs() < 1e-9);
-    let back = cli(&[&"geo", &"convert", &"--from", &"bd09", &"--to", &"wgs84", &"--lat=39.92133699351022", &"--lon=116.41036949371029", &"--json"]).json();
+    let back = cli(&[
+        &"geo",
+        &"convert",
+        &"--from",
+        &"bd09",
+        &"--to",
+        &"wgs84",
+        &"--lat=39.92133699351022",
+        &"--lon=116.41036949371029",
+        &"--json",
+    ])
+    .json();
     let wgs = cli(&[&"geo", &"convert", &"--from", &"gcj02", &"--to", &"wgs84", &"--lat=39.915", &"--lon=116.404", &"--json"]).json();
     assert!((back["latitude"].as_f64().unwrap() - wgs["latitude"].as_f64().unwrap()).abs() < 1e-8);
     let bad = cli(&[&"geo", &"convert", &"--from", &"wgs84", &"--to", &"gcj02", &"--lat=91", &"--lon=0", &"--json"]);
@@ -264,7 +308,20 @@ fn categories_in_both_locales() {
     let zh = cli(&[&"categories", &"--json"]).json();
     let en = cli(&[&"categories", &"--locale", &"en", &"--json"]).json();
     let codes: Vec<&str> = zh.as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
-    for code in ["illegal_construction", "steel_shed", "dry_toilet", "hoarding", "vegetable_plot", "garbage", "illegal_parking", "shopfront_clutter", "flying_wire_charging", "illegal_ads", "overhead_cables", "other"] {
+    for code in [
+        "illegal_construction",
+        "steel_shed",
+        "dry_toilet",
+        "hoarding",
+        "vegetable_plot",
+        "garbage",
+        "illegal_parking",
+        "shopfront_clutter",
+        "flying_wire_charging",
+        "illegal_ads",
+        "overhead_cables",
+        "other",
+    ] {
         assert!(codes.contains(&code), "{code}");
     }
     assert_eq!(zh[8]["name"], "飞线充电");

@@ -150,14 +150,17 @@ fn private_tags(jpeg: &[u8]) -> Vec<String> {
 
 #[test]
 fn renditions_carry_no_private_metadata() {
-    let mut names: Vec<std::path::PathBuf> = expected()
-        .iter()
-        .map(|e| photo(e["SourceFile"].as_str().unwrap()))
-        .filter(|p| !p.to_string_lossy().ends_with(".heic"))
-        .collect();
+    let mut names: Vec<std::path::PathBuf> =
+        expected().iter().map(|e| photo(e["SourceFile"].as_str().unwrap())).filter(|p| !p.to_string_lossy().ends_with(".heic")).collect();
     names.extend(
-        ["exif_ifd_loop_next.jpg", "exif_gps_lat_95.jpg", "exif_offset_out_of_bounds.jpg", "png_itxt_512KiB.png", "png_itxt_zbomb_256MiB.png"]
-            .map(bad),
+        [
+            "exif_ifd_loop_next.jpg",
+            "exif_gps_lat_95.jpg",
+            "exif_offset_out_of_bounds.jpg",
+            "png_itxt_512KiB.png",
+            "png_itxt_zbomb_256MiB.png",
+        ]
+        .map(bad),
     );
     for path in names {
         let bytes = std::fs::read(&path).unwrap();

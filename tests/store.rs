@@ -60,7 +60,13 @@ fn two_processes_share_one_store() {
             let (cli, dir, pixel) = (cli.clone(), dir.path().to_owned(), pixel.clone());
             std::thread::spawn(move || {
                 for _ in 0..5 {
-                    let out = Command::new(&cli).arg("--data").arg(&dir).args(["report", "new", "--category", "garbage", "--photo"]).arg(&pixel).output().unwrap();
+                    let out = Command::new(&cli)
+                        .arg("--data")
+                        .arg(&dir)
+                        .args(["report", "new", "--category", "garbage", "--photo"])
+                        .arg(&pixel)
+                        .output()
+                        .unwrap();
                     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
                 }
             })

@@ -15,7 +15,9 @@ pub enum Error {
     /// iPhones save HEIC by default; we cannot decode HEVC here, so the app
     /// must hand us a JPEG (iOS converts on export). The geotag stays readable
     /// through `photo::inspect`.
-    #[error("HEIC photos cannot be stored: pass a JPEG instead (iOS: Settings > Camera > Formats > Most Compatible, or export the photo as JPEG)")]
+    #[error(
+        "HEIC photos cannot be stored: pass a JPEG instead (iOS: Settings > Camera > Formats > Most Compatible, or export the photo as JPEG)"
+    )]
     HeicNotSupported,
 
     /// The header announces more pixels than we are willing to decode.

@@ -17,13 +17,13 @@ use std::path::{Path, PathBuf};
 use chrono::{SecondsFormat, Utc};
 
 pub use crate::domain::{
-    CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, PhotoRef, Report, ReportId,
-    ReportStatus, Reporter, ReporterRole, SyncState,
+    CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, PhotoRef, Report, ReportId, ReportStatus, Reporter,
+    ReporterRole, SyncState,
 };
 pub use crate::error::{Error, Result};
 pub use crate::photo::PreparedPhoto;
-pub use crate::store::blobs::BlobKind;
 use crate::store::Database;
+pub use crate::store::blobs::BlobKind;
 use crate::store::blobs::{BlobStore, is_sha256_hex};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

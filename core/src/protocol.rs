@@ -32,9 +32,23 @@
 //! `has_more`.
 //!
 //! # Errors
-//! Every non-2xx answer has an [`ErrorBody`]. 400 malformed request, 401 no or
-//! unknown token, 403 role may not do this, 404 not found (also for another
-//! user's report), 409 upload offset mismatch, 413 too large, 422 bad photo.
+//! Every non-2xx answer but HEAD's has an [`ErrorBody`]. 400 malformed
+//! request, 401 no or unknown token, 403 role may not do this, 404 not found
+//! (also for another user's report), 405 wrong method, 409 upload offset
+//! mismatch or a status change the workflow does not allow, 413 too large,
+//! 415 wrong Content-Type, 422 bad photo.
+//!
+//! # Times
+//! `created_at` is RFC 3339 UTC with milliseconds. `taken_at` is what the
+//! camera recorded: RFC 3339 with its offset when the photo had
+//! OffsetTimeOriginal, otherwise a local date-time without offset
+//! (`2018-07-25T16:34:23`), since guessing a zone would move the moment.
+//!
+//! # Evolving the wire format
+//! The server recognises a repeated push by a hash of the report's JSON, so
+//! a field added later must be optional and left out when empty
+//! (`#[serde(default, skip_serializing_if = ...)]`): otherwise a re-push of an
+//! old report would come back as a conflict.
 
 use serde::{Deserialize, Serialize};
 
@@ -171,7 +185,11 @@ impl From<&crate::domain::Report> for WireReport {
             category: r.category.clone(),
             note: r.note.clone(),
             location: r.location,
-            photos: r.photos.iter().map(|p| WirePhoto { sha256: p.sha256.clone(), width: p.width, height: p.height, bytes: p.bytes }).collect(),
+            photos: r
+                .photos
+                .iter()
+                .map(|p| WirePhoto { sha256: p.sha256.clone(), width: p.width, height: p.height, bytes: p.bytes })
+                .collect(),
             reporter: r.reporter.clone(),
             taken_at: r.taken_at.clone(),
             created_at: r.created_at.clone(),

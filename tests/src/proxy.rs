@@ -127,10 +127,9 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, budget: &AtomicU64, delay_ms: u6
         if delay_ms > 0 {
             std::thread::sleep(Duration::from_millis(delay_ms));
         }
-        let granted = budget
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| Some(left.saturating_sub(n as u64)))
-            .unwrap()
-            .min(n as u64) as usize;
+        let granted =
+            budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| Some(left.saturating_sub(n as u64))).unwrap().min(n as u64)
+                as usize;
         if to.write_all(&buf[..granted]).is_err() {
             break;
         }

@@ -72,7 +72,14 @@ impl Drop for Server {
 }
 
 pub fn add_user(data: &Path, name: &str, role: &str, extra: &[&str]) -> String {
-    let out = Command::new(server_path()).arg("--data").arg(data).args(["user", "add", "--name", name, "--role", role]).args(extra).arg("--json").output().unwrap();
+    let out = Command::new(server_path())
+        .arg("--data")
+        .arg(data)
+        .args(["user", "add", "--name", name, "--role", role])
+        .args(extra)
+        .arg("--json")
+        .output()
+        .unwrap();
     assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["name"], name);

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use suishoupai_core::{
-    BlobKind, CATEGORIES, Crs, Error, LatLon, Locale, LocationInput, LocationSource, PhotoSource, Report, ReportDraft,
-    ReportId, Reporter, ReporterRole, Result, Store, domain::geo, photo, sync::Trigger,
+    BlobKind, CATEGORIES, Crs, Error, LatLon, Locale, LocationInput, LocationSource, PhotoSource, Report, ReportDraft, ReportId, Reporter,
+    ReporterRole, Result, Store, domain::geo, photo, sync::Trigger,
 };
 
 #[derive(Parser)]
@@ -292,7 +292,15 @@ fn run(cli: Cli) -> Result<()> {
                 print_json(&reports);
             } else {
                 for r in &reports {
-                    println!("{}  {:20}  {:8}  {:10}  {} photo(s)  {}", r.id, r.category, r.sync_state, r.status, r.photos.len(), r.created_at);
+                    println!(
+                        "{}  {:20}  {:8}  {:10}  {} photo(s)  {}",
+                        r.id,
+                        r.category,
+                        r.sync_state,
+                        r.status,
+                        r.photos.len(),
+                        r.created_at
+                    );
                 }
             }
         }

@@ -49,10 +49,7 @@ impl std::str::FromStr for Locale {
 impl Category {
     /// Looks a category up by its code; the only way a code enters the system.
     pub fn from_code(code: &str) -> Result<&'static Category> {
-        CATEGORIES
-            .iter()
-            .find(|c| c.code == code)
-            .ok_or_else(|| Error::UnknownCategory(code.to_owned()))
+        CATEGORIES.iter().find(|c| c.code == code).ok_or_else(|| Error::UnknownCategory(code.to_owned()))
     }
 
     pub fn name(&self, locale: Locale) -> &'static str {

@@ -18,9 +18,7 @@ impl ReportId {
     }
 
     pub fn parse(text: &str) -> Result<Self> {
-        Uuid::parse_str(text)
-            .map(ReportId)
-            .map_err(|_| Error::InvalidInput(format!("`{text}` is not a report id (expected a UUID)")))
+        Uuid::parse_str(text).map(ReportId).map_err(|_| Error::InvalidInput(format!("`{text}` is not a report id (expected a UUID)")))
     }
 }
 

@@ -84,10 +84,7 @@ fn webp_exif_payload(bytes: &[u8]) -> Option<&[u8]> {
 fn from_exif(exif: &Exif) -> PhotoMetadata {
     let field = |tag| exif.get_field(tag, In::PRIMARY);
     PhotoMetadata {
-        orientation: field(Tag::Orientation)
-            .and_then(|f| f.value.get_uint(0))
-            .filter(|o| (1..=8).contains(o))
-            .map(|o| o as u8),
+        orientation: field(Tag::Orientation).and_then(|f| f.value.get_uint(0)).filter(|o| (1..=8).contains(o)).map(|o| o as u8),
         geotag: geotag(exif),
         taken_at: field(Tag::DateTimeOriginal).and_then(ascii).and_then(|text| {
             let local = NaiveDateTime::parse_from_str(&text, "%Y:%m:%d %H:%M:%S").ok()?;

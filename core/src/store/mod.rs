@@ -94,8 +94,11 @@ pub fn insert_report(tx: &Transaction, report: &Report, thumbnail_bytes: &[u64])
     for (position, (photo, thumb)) in report.photos.iter().zip(thumbnail_bytes).enumerate() {
         tx.prepare_cached("INSERT OR IGNORE INTO photos (sha256, width, height, bytes, thumbnail_bytes) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![photo.sha256, photo.width, photo.height, photo.bytes as i64, *thumb as i64])?;
-        tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)")?
-            .execute(params![report.id.to_string(), position as i64, photo.sha256])?;
+        tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)")?.execute(params![
+            report.id.to_string(),
+            position as i64,
+            photo.sha256
+        ])?;
     }
     tx.prepare_cached("INSERT INTO outbox (report_id) VALUES (?1)")?.execute(params![report.id.to_string()])?;
     Ok(())
@@ -127,10 +130,7 @@ fn report_from_row(row: &Row) -> rusqlite::Result<Report> {
         note: row.get(2)?,
         location,
         photos: Vec::new(),
-        reporter: Reporter {
-            role: ReporterRole::from_code(&row.get::<_, String>(7)?).map_err(|e| decode(7, e))?,
-            grid_id: row.get(8)?,
-        },
+        reporter: Reporter { role: ReporterRole::from_code(&row.get::<_, String>(7)?).map_err(|e| decode(7, e))?, grid_id: row.get(8)? },
         taken_at: row.get(9)?,
         created_at: row.get(10)?,
         status: ReportStatus::from_code(&row.get::<_, String>(11)?).map_err(|e| decode(11, e))?,
@@ -203,9 +203,7 @@ pub struct OutboxItem {
 /// whose backoff has expired.
 pub fn outbox_due(tx: &Transaction, due_before: Option<i64>, limit: usize) -> Result<Vec<OutboxItem>> {
     let rows: Vec<(String, u32)> = tx
-        .prepare_cached(
-            "SELECT report_id, attempts FROM outbox WHERE failed = 0 AND next_attempt_at <= ?1 ORDER BY seq LIMIT ?2",
-        )?
+        .prepare_cached("SELECT report_id, attempts FROM outbox WHERE failed = 0 AND next_attempt_at <= ?1 ORDER BY seq LIMIT ?2")?
         .query_map(params![due_before.unwrap_or(i64::MAX), limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     rows.into_iter()
@@ -229,7 +227,8 @@ pub fn mark_synced(tx: &Transaction, id: &ReportId, status: Option<ReportStatus>
 /// with the reason for the user.
 pub fn mark_failed(tx: &Transaction, id: &ReportId, reason: &str) -> Result<()> {
     tx.prepare_cached("UPDATE outbox SET failed = 1, last_error = ?2 WHERE report_id = ?1")?.execute(params![id.to_string(), reason])?;
-    tx.prepare_cached("UPDATE reports SET sync_state = 'failed', sync_error = ?2 WHERE id = ?1")?.execute(params![id.to_string(), reason])?;
+    tx.prepare_cached("UPDATE reports SET sync_state = 'failed', sync_error = ?2 WHERE id = ?1")?
+        .execute(params![id.to_string(), reason])?;
     Ok(())
 }
 
@@ -243,7 +242,10 @@ pub fn mark_retry(tx: &Transaction, id: &ReportId, reason: &str, next_attempt_at
 
 /// Puts failed reports back in the queue, for when the user asks to retry.
 pub fn retry_failed(tx: &Transaction) -> Result<usize> {
-    tx.execute("UPDATE reports SET sync_state = 'pending', sync_error = NULL WHERE id IN (SELECT report_id FROM outbox WHERE failed = 1)", [])?;
+    tx.execute(
+        "UPDATE reports SET sync_state = 'pending', sync_error = NULL WHERE id IN (SELECT report_id FROM outbox WHERE failed = 1)",
+        [],
+    )?;
     Ok(tx.execute("UPDATE outbox SET failed = 0, attempts = 0, next_attempt_at = 0, last_error = NULL WHERE failed = 1", [])?)
 }
 
@@ -266,7 +268,11 @@ pub fn photo_uploaded(tx: &Transaction, sha256: &str) -> Result<bool> {
 }
 
 pub fn set_photo_uploaded(tx: &Transaction, sha256: &str, uploaded: bool) -> Result<()> {
-    let sql = if uploaded { "INSERT OR IGNORE INTO uploaded_photos (sha256) VALUES (?1)" } else { "DELETE FROM uploaded_photos WHERE sha256 = ?1" };
+    let sql = if uploaded {
+        "INSERT OR IGNORE INTO uploaded_photos (sha256) VALUES (?1)"
+    } else {
+        "DELETE FROM uploaded_photos WHERE sha256 = ?1"
+    };
     tx.prepare_cached(sql)?.execute([sha256])?;
     Ok(())
 }
@@ -277,7 +283,9 @@ pub fn setting(tx: &Transaction, key: &str) -> Result<Option<String>> {
 
 pub fn set_setting(tx: &Transaction, key: &str, value: Option<&str>) -> Result<()> {
     match value {
-        Some(v) => tx.prepare_cached("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?.execute([key, v])?,
+        Some(v) => tx
+            .prepare_cached("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+            .execute([key, v])?,
         None => tx.prepare_cached("DELETE FROM settings WHERE key = ?1")?.execute([key])?,
     };
     Ok(())

@@ -54,7 +54,13 @@ mod tests {
             .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
             .unwrap()
             .query_map([], |r| {
-                Ok(format!("{}|{}|{}|{:?}", r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                Ok(format!(
+                    "{}|{}|{}|{:?}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?
+                ))
             })
             .unwrap()
             .collect::<Result<_, _>>()
@@ -70,7 +76,14 @@ mod tests {
             let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})")).unwrap();
             let cols = stmt
                 .query_map([], |r| {
-                    Ok(format!("{table}.{}:{}:{}:{:?}:{}", r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, i64>(5)?))
+                    Ok(format!(
+                        "{table}.{}:{}:{}:{:?}:{}",
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, i64>(5)?
+                    ))
                 })
                 .unwrap()
                 .collect::<Result<Vec<_>, _>>()
@@ -95,9 +108,8 @@ mod tests {
         migrate_to(&mut old, LATEST_VERSION).unwrap();
 
         assert_eq!(schema_of(&old), schema_of(&fresh));
-        let (state, queued): (String, i64) = old
-            .query_row("SELECT sync_state, (SELECT count(*) FROM outbox) FROM reports", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap();
+        let (state, queued): (String, i64) =
+            old.query_row("SELECT sync_state, (SELECT count(*) FROM outbox) FROM reports", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!((state.as_str(), queued), ("pending", 0), "old rows keep their data and get the defaults");
     }
 
@@ -126,9 +138,8 @@ mod tests {
         conn.execute_batch("CREATE TABLE outbox (x INTEGER)").unwrap();
         assert!(migrate_to(&mut conn, 2).is_err());
         assert_eq!(version(&conn).unwrap(), 1);
-        let has_sync_state: i64 = conn
-            .query_row("SELECT count(*) FROM pragma_table_info('reports') WHERE name = 'sync_state'", [], |r| r.get(0))
-            .unwrap();
+        let has_sync_state: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_table_info('reports') WHERE name = 'sync_state'", [], |r| r.get(0)).unwrap();
         assert_eq!(has_sync_state, 0, "the ALTER TABLE before the failure was rolled back");
     }
 }

@@ -101,9 +101,13 @@ pub fn run(db: &Database, blobs: &BlobStore, trigger: Trigger, progress: &dyn Pr
 
     let (pending, failed) = db.read(store::outbox_counts)?;
     match (stopped, pulled) {
-        (Err(e @ (Error::ServerRefused { status: 401, .. } | Error::NotLoggedIn)), _) | (_, Err(e @ Error::ServerRefused { status: 401, .. })) => {
-            Err(Error::SyncIncomplete { pending, failed, reason: format!("the server does not accept this device's token ({e}); log in again"), summary })
-        }
+        (Err(e @ (Error::ServerRefused { status: 401, .. } | Error::NotLoggedIn)), _)
+        | (_, Err(e @ Error::ServerRefused { status: 401, .. })) => Err(Error::SyncIncomplete {
+            pending,
+            failed,
+            reason: format!("the server does not accept this device's token ({e}); log in again"),
+            summary,
+        }),
         (Err(Error::Cancelled), _) | (_, Err(Error::Cancelled)) => Err(Error::Cancelled),
         (Err(e), _) | (Ok(()), Err(e)) => Err(Error::SyncIncomplete { pending, failed, reason: e.to_string(), summary }),
         (Ok(()), Ok(())) if pending > 0 || failed > 0 => {
@@ -250,7 +254,14 @@ fn give_back(db: &Database, batch: &[store::OutboxItem], e: &Error) -> Result<()
 
 /// Uploads the photos of a report that the server does not have yet,
 /// resuming where the server's offset says.
-fn upload_photos(db: &Database, blobs: &BlobStore, http: &http::Http, report: &crate::domain::Report, summary: &mut SyncSummary, steps: &Steps) -> Result<()> {
+fn upload_photos(
+    db: &Database,
+    blobs: &BlobStore,
+    http: &http::Http,
+    report: &crate::domain::Report,
+    summary: &mut SyncSummary,
+    steps: &Steps,
+) -> Result<()> {
     for photo in &report.photos {
         if db.read(|tx| store::photo_uploaded(tx, &photo.sha256))? {
             continue;

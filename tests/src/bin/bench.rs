@@ -128,11 +128,7 @@ fn run(ingest: bool, store: bool) -> Result<()> {
     println!("\n## Results\n");
     print_table(&figures);
     let total = started.elapsed();
-    println!(
-        "\nWhole bench run: {:.1} s ({:.1} s without building the CLI)",
-        total.as_secs_f64(),
-        (total - setup).as_secs_f64()
-    );
+    println!("\nWhole bench run: {:.1} s ({:.1} s without building the CLI)", total.as_secs_f64(), (total - setup).as_secs_f64());
     Ok(())
 }
 
@@ -228,11 +224,9 @@ fn bench_ingest(tmp: &Path, cli: &Path, vips_version: &str, figures: &mut Vec<Fi
 
     let (p, a, e) = (ProcessStats::of(&project), ProcessStats::of(&anchor), ProcessStats::of(&existing));
     println!("\n{:<36} {:>12} {:>12} {:>12} {:>14} {:>14}", "", "wall median", "wall min", "CPU median", "peak RSS med", "peak RSS max");
-    for (name, s) in [
-        ("suishoupai report new (fresh store)", &p),
-        ("vipsthumbnail -s 1600", &a),
-        ("suishoupai report new (store exists)", &e),
-    ] {
+    for (name, s) in
+        [("suishoupai report new (fresh store)", &p), ("vipsthumbnail -s 1600", &a), ("suishoupai report new (store exists)", &e)]
+    {
         println!(
             "{name:<36} {:>12} {:>12} {:>12} {:>14} {:>14}",
             ms(s.wall_median),
@@ -458,11 +452,7 @@ fn thread_cpu_time() -> Duration {
 /// also carries the peak of whatever this process exec'd from (cargo run).
 fn own_peak_rss_kib() -> u64 {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
 }
 
 struct ProcessStats {
@@ -497,12 +487,7 @@ fn bench_store(tmp: &Path, figures: &mut Vec<Figure>) -> Result<()> {
     section("store: SQLite (WAL, synchronous=FULL) through Store vs bare rusqlite");
     let prepared = photo::prepare(&fs::read(Path::new(PHOTOS).join(STORE_PHOTO))?)?;
     // The location comes from the photo's EXIF geotag, as for most real reports.
-    let draft = ReportDraft {
-        category: "garbage".into(),
-        note: String::new(),
-        location: None,
-        reporter: Reporter::default(),
-    };
+    let draft = ReportDraft { category: "garbage".into(), note: String::new(), location: None, reporter: Reporter::default() };
 
     bench_create(tmp, &prepared, &draft, figures)?;
 
@@ -619,8 +604,7 @@ fn bare_create_report(conn: &mut Connection, photo: &PreparedPhoto) -> Result<()
     .execute(params![id, geotag.map(|g| g.latitude), geotag.map(|g| g.longitude), geotag.map(|_| "exif"), taken_at])?;
     tx.prepare_cached("INSERT OR IGNORE INTO photos (sha256, width, height, bytes, thumbnail_bytes) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![photo.sha256, photo.width, photo.height, photo.rendition.len() as i64, photo.thumbnail.len() as i64])?;
-    tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, 0, ?2)")?
-        .execute(params![id, photo.sha256])?;
+    tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, 0, ?2)")?.execute(params![id, photo.sha256])?;
     tx.prepare_cached("INSERT INTO outbox (report_id) VALUES (?1)")?.execute([&id])?;
     tx.commit()?;
     Ok(())

@@ -18,7 +18,12 @@ fn main() {
         // Fresh pixels every time, so that every report writes new files
         // and the kill can land in the middle of one.
         let photos: Vec<_> = (0..2).map(|i| PhotoSource::Bytes(noise_jpeg(seed, n, i))).collect();
-        let draft = ReportDraft { category: "garbage".into(), note: format!("writer {seed} report {n}"), location: None, reporter: Reporter::default() };
+        let draft = ReportDraft {
+            category: "garbage".into(),
+            note: format!("writer {seed} report {n}"),
+            location: None,
+            reporter: Reporter::default(),
+        };
         let report = store.create_report(&draft, &photos).expect("create report");
         writeln!(stdout, "{}", report.id).unwrap();
         stdout.flush().unwrap();

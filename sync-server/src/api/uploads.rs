@@ -1,0 +1,69 @@
+//! `POST /v1/uploads`, `HEAD` and `PATCH /v1/uploads/{sha256}`: resumable
+//! photo uploads. The order of writes lives in [`crate::uploads`].
+
+use axum::extract::{Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, UploadCreate};
+
+use super::{Json, Path, check_sha256, read_body};
+use crate::app::AppState;
+use crate::auth::{User, require_reporter};
+use crate::error::{Error, Result};
+use crate::uploads;
+
+pub async fn create(user: User, State(app): State<AppState>, Json(request): Json<UploadCreate>) -> Result<Response> {
+    require_reporter(&user)?;
+    check_sha256(&request.sha256)?;
+    if request.length == 0 {
+        return Err(Error::BadRequest("length must be at least 1 byte".into()));
+    }
+    if request.length > MAX_PHOTO_BYTES {
+        return Err(Error::TooLarge(format!("length {} is over the largest photo taken, {MAX_PHOTO_BYTES} bytes", request.length)));
+    }
+    let state = app.db(move |s| s.start_upload(&request.sha256, request.length, user.id)).await?;
+    let location = format!("/v1/uploads/{}", state.sha256);
+    Ok(([(LOCATION, location)], axum::Json(state)).into_response())
+}
+
+pub async fn offset(user: User, State(app): State<AppState>, Path(sha256): Path<String>) -> Result<Response> {
+    require_reporter(&user)?;
+    check_sha256(&sha256)?;
+    let state = uploads::state(&app, sha256).await?;
+    Ok((
+        StatusCode::OK,
+        [
+            ("upload-offset", state.offset.to_string()),
+            ("upload-length", state.length.to_string()),
+            (CACHE_CONTROL.as_str(), "no-store".to_owned()),
+        ],
+    )
+        .into_response())
+}
+
+pub async fn append(
+    user: User,
+    State(app): State<AppState>,
+    Path(sha256): Path<String>,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<Response> {
+    require_reporter(&user)?;
+    check_sha256(&sha256)?;
+    if headers.get(CONTENT_TYPE).is_none_or(|v| v.as_bytes() != b"application/offset+octet-stream") {
+        return Err(Error::UnsupportedMediaType("Content-Type must be application/offset+octet-stream".into()));
+    }
+    let offset = headers
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| Error::BadRequest("Upload-Offset header is missing or not a non-negative integer".into()))?;
+    let too_large = || Error::TooLarge(format!("a chunk is at most {MAX_CHUNK_BYTES} bytes"));
+    let chunk = read_body(request.into_body(), MAX_CHUNK_BYTES as usize).await.map_err(|e| match e {
+        Error::TooLarge(_) => too_large(),
+        other => other,
+    })?;
+    let offset = uploads::append(&app, sha256, offset, chunk).await?;
+    Ok((StatusCode::NO_CONTENT, [("upload-offset", offset.to_string())]).into_response())
+}

@@ -1,0 +1,146 @@
+//! Who is calling and what they may see and do: tokens, roles, and every
+//! permission rule of the server, in one place. Handlers ask here; storage
+//! only applies the [`Scope`] it is handed.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use suishoupai_core::ReportStatus;
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::storage::{Scope, StoredReport};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Resident,
+    GridWorker,
+    Department,
+    Coordinator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: &'static [Role] = &[Role::Resident, Role::GridWorker, Role::Department, Role::Coordinator, Role::Admin];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Resident => "resident",
+            Role::GridWorker => "grid_worker",
+            Role::Department => "department",
+            Role::Coordinator => "coordinator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.iter().copied().find(|r| r.code() == code)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A user as the server knows them. `grid_id` is set for grid workers,
+/// `department` for department users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    #[serde(skip)]
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+}
+
+/// A fresh bearer token: 32 bytes from the OS RNG, hex. Only its hash is stored.
+pub fn new_token() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("the OS random number generator failed: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+/// What the database keeps of a token. A plain sha256 suffices: the token
+/// has 256 bits of entropy, so there is nothing to brute-force.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The caller, from `Authorization: Bearer TOKEN`; 401 when it is missing,
+/// malformed or unknown.
+impl FromRequestParts<AppState> for User {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| Error::Unauthorized("missing Authorization header (expected `Bearer TOKEN`)".into()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::Unauthorized("malformed Authorization header (expected `Bearer TOKEN`)".into()))?;
+        let hash = token_hash(token);
+        state.db(move |s| s.user_by_token_hash(&hash)).await?.ok_or_else(|| Error::Unauthorized("unknown token".into()))
+    }
+}
+
+/// Which reports (and so which photos and changes) a user may see.
+pub fn scope(user: &User) -> Scope {
+    match user.role {
+        Role::Resident => Scope::Owner(user.id),
+        Role::GridWorker => Scope::GridOrOwner { grid_id: user.grid_id.clone().unwrap_or_default(), owner: user.id },
+        Role::Department => Scope::Department(user.department.clone().unwrap_or_default()),
+        Role::Coordinator | Role::Admin => Scope::All,
+    }
+}
+
+/// Uploading photos and pushing reports: the people in the field, and the
+/// coordinators who sometimes report themselves.
+pub fn require_reporter(user: &User) -> Result<()> {
+    match user.role {
+        Role::Resident | Role::GridWorker | Role::Coordinator | Role::Admin => Ok(()),
+        Role::Department => Err(Error::Forbidden("department users do not upload photos or push reports".into())),
+    }
+}
+
+/// Whether the caller's role may set a report to `to` at all; asked before
+/// the report is looked up, so a role that may never do it gets 403.
+pub fn require_status_change(user: &User, to: ReportStatus) -> Result<()> {
+    match user.role {
+        Role::Coordinator | Role::Admin if to == ReportStatus::Submitted => {
+            Err(Error::BadRequest("`submitted` is set by the push, not by hand".into()))
+        }
+        Role::Coordinator | Role::Admin => Ok(()),
+        Role::Department if to == ReportStatus::Rectified => Ok(()),
+        Role::Department => Err(Error::Forbidden("a department may only mark a report `rectified`".into())),
+        Role::Resident | Role::GridWorker => Err(Error::Forbidden("only coordinators and departments change a report's status".into())),
+    }
+}
+
+/// Checks a status change against the report as it is now. Runs inside the
+/// storage transaction, so the decision and the change cannot be split by
+/// another writer. `report` is already known to be within the caller's
+/// [`scope`], and [`require_status_change`] has passed.
+pub fn check_status_change(user: &User, report: &StoredReport) -> Result<()> {
+    if user.role == Role::Department
+        && (report.status != ReportStatus::Dispatched || report.department.as_deref() != user.department.as_deref())
+    {
+        return Err(Error::Conflict(format!(
+            "the report is `{}`; only a report dispatched to your department can be marked rectified",
+            report.status
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! [`Blobs`] as files under `DATA/photos`:
+//! `renditions/<2 hex>/<sha256>.jpg`, `thumbnails/<2 hex>/<sha256>.jpg`,
+//! `partial/<sha256>.part`, and `tmp/` for files not yet renamed into place.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::{BlobKind, Blobs};
+use crate::error::{Error, Result};
+
+pub struct FsBlobs {
+    root: PathBuf,
+}
+
+impl FsBlobs {
+    pub fn open(root: &Path) -> Result<Self> {
+        let blobs = FsBlobs { root: root.to_owned() };
+        for dir in ["renditions", "thumbnails", "partial", "tmp"] {
+            let dir = root.join(dir);
+            fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        }
+        // Leftovers of writes cut short by a crash; nothing points at them.
+        if let Ok(entries) = fs::read_dir(root.join("tmp")) {
+            for entry in entries.flatten() {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(blobs)
+    }
+
+    fn path(&self, kind: BlobKind, sha256: &str) -> PathBuf {
+        let dir = match kind {
+            BlobKind::Photo => "renditions",
+            BlobKind::Thumbnail => "thumbnails",
+        };
+        self.root.join(dir).join(&sha256[..2]).join(format!("{sha256}.jpg"))
+    }
+
+    fn partial_path(&self, sha256: &str) -> PathBuf {
+        self.root.join("partial").join(format!("{sha256}.part"))
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    // Makes a create or rename itself durable; Windows has no such call.
+    #[cfg(unix)]
+    File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io(dir))?;
+    Ok(())
+}
+
+impl Blobs for FsBlobs {
+    fn write_chunk(&self, sha256: &str, offset: u64, bytes: &[u8]) -> Result<()> {
+        let path = self.partial_path(sha256);
+        let io = Error::io(&path);
+        let created = !path.exists();
+        let mut file = OpenOptions::new().create(true).write(true).truncate(false).open(&path).map_err(Error::io(&path))?;
+        let len = file.metadata().map_err(Error::io(&path))?.len();
+        if len < offset {
+            return Err(Error::Internal(format!("partial upload {sha256} holds {len} bytes, fewer than its recorded offset {offset}")));
+        }
+        let result = (|| {
+            file.set_len(offset)?;
+            file.seek(SeekFrom::Start(offset))?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        })();
+        result.map_err(io)?;
+        if created {
+            sync_dir(path.parent().expect("partial files have a parent"))?;
+        }
+        Ok(())
+    }
+
+    fn read_partial(&self, sha256: &str, length: u64) -> Result<Vec<u8>> {
+        let path = self.partial_path(sha256);
+        let mut bytes = Vec::with_capacity(length as usize);
+        File::open(&path).and_then(|f| f.take(length).read_to_end(&mut bytes)).map_err(Error::io(&path))?;
+        if (bytes.len() as u64) < length {
+            return Err(Error::Internal(format!("partial upload {sha256} holds {} bytes, fewer than {length}", bytes.len())));
+        }
+        Ok(bytes)
+    }
+
+    fn discard_partial(&self, sha256: &str) -> Result<()> {
+        let path = self.partial_path(sha256);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(&path)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn put(&self, kind: BlobKind, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.path(kind, sha256);
+        if path.exists() {
+            return Ok(());
+        }
+        let dir = path.parent().expect("blob paths have a parent");
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            sync_dir(dir.parent().expect("shard dirs have a parent"))?;
+        }
+        let tmp_dir = self.root.join("tmp");
+        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(Error::io(&tmp_dir))?;
+        tmp.write_all(bytes).map_err(Error::io(tmp.path()))?;
+        tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+        tmp.persist(&path).map_err(|e| Error::Io { path: path.clone(), source: e.error })?;
+        sync_dir(dir)
+    }
+
+    fn get(&self, kind: BlobKind, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.path(kind, sha256);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path)(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn chunks_overwrite_what_lies_beyond_their_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobs::open(dir.path()).unwrap();
+        blobs.write_chunk(SHA, 0, b"hello").unwrap();
+        // A chunk written but never recorded, then the same offset again.
+        blobs.write_chunk(SHA, 5, b" stale bytes").unwrap();
+        blobs.write_chunk(SHA, 5, b" world").unwrap();
+        assert_eq!(blobs.read_partial(SHA, 11).unwrap(), b"hello world");
+        assert!(blobs.write_chunk(SHA, 50, b"gap").is_err());
+        blobs.discard_partial(SHA).unwrap();
+        blobs.discard_partial(SHA).unwrap();
+        assert!(blobs.read_partial(SHA, 1).is_err());
+    }
+
+    #[test]
+    fn put_is_idempotent_and_get_misses_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobs::open(dir.path()).unwrap();
+        assert_eq!(blobs.get(BlobKind::Photo, SHA).unwrap(), None);
+        blobs.put(BlobKind::Photo, SHA, b"jpeg").unwrap();
+        blobs.put(BlobKind::Photo, SHA, b"jpeg").unwrap();
+        assert_eq!(blobs.get(BlobKind::Photo, SHA).unwrap().as_deref(), Some(&b"jpeg"[..]));
+        assert_eq!(blobs.get(BlobKind::Thumbnail, SHA).unwrap(), None);
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+}

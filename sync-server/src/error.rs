@@ -120,3 +120,16 @@ impl IntoResponse for Error {
 pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
     (status, axum::Json(ErrorBody { error: code.to_owned(), message })).into_response()
 }
+
+/// The core's storage helpers (migration runner, durable writes) report in
+/// the core's error type; only these variants can come from them.
+impl From<suishoupai_core::Error> for Error {
+    fn from(e: suishoupai_core::Error) -> Self {
+        match e {
+            suishoupai_core::Error::SchemaTooNew { found, supported } => Error::SchemaTooNew { found, supported },
+            suishoupai_core::Error::Database(e) => Error::Database(e),
+            suishoupai_core::Error::Io { path, source } => Error::Io { path, source },
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}

@@ -70,7 +70,7 @@ fn acknowledged_data_survives_kill_9() {
     let pusher = {
         let (base, token, acknowledged) = (server.base.clone(), ana.clone(), acknowledged.clone());
         std::thread::spawn(move || {
-            let http = reqwest::blocking::Client::new();
+            let http = common::client();
             loop {
                 let batch: Vec<Value> = (0..10).map(|_| report(&[a])).collect();
                 let Ok(answer) = http.post(format!("{base}/v1/push")).bearer_auth(&token).json(&json!({ "reports": batch })).send() else {

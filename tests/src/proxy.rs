@@ -32,6 +32,9 @@ pub struct Proxy {
     pub cuts: Arc<AtomicU64>,
     /// Bytes forwarded from client to server.
     pub bytes_up: Arc<AtomicU64>,
+    /// A cut at an exact byte offset for the next connection only (see
+    /// `cut_next_connection_at`), taking precedence over `Faults`.
+    cut_next: Arc<Mutex<Option<u64>>>,
 }
 
 impl Proxy {
@@ -45,9 +48,11 @@ impl Proxy {
             stop: Arc::new(AtomicBool::new(false)),
             cuts: Arc::default(),
             bytes_up: Arc::default(),
+            cut_next: Arc::default(),
         };
         let (upstream, faults, stop, cuts, bytes_up) =
             (proxy.upstream.clone(), proxy.faults.clone(), proxy.stop.clone(), proxy.cuts.clone(), proxy.bytes_up.clone());
+        let cut_next = proxy.cut_next.clone();
         std::thread::spawn(move || {
             let rng = AtomicU64::new(seed | 1);
             let next = || {
@@ -71,6 +76,7 @@ impl Proxy {
                 let f = *faults.lock().unwrap();
                 let roll = (next() % 10_000) as f64 / 10_000.0;
                 let cut_at = (roll < f.cut_probability).then(|| next() % f.cut_within_bytes.max(1));
+                let cut_at = cut_next.lock().unwrap().take().or(cut_at);
                 let upstream_addr = *upstream.lock().unwrap();
                 let Ok(server) = TcpStream::connect(upstream_addr) else {
                     // Server down: the client sees a reset, as on a real link.
@@ -94,6 +100,12 @@ impl Proxy {
 
     pub fn set_faults(&self, faults: Faults) {
         *self.faults.lock().unwrap() = faults;
+    }
+
+    /// Cuts the next connection accepted after `bytes` bytes (both
+    /// directions counted, as for `Faults`); later connections follow `Faults`.
+    pub fn cut_next_connection_at(&self, bytes: u64) {
+        *self.cut_next.lock().unwrap() = Some(bytes);
     }
 }
 

@@ -66,17 +66,7 @@ impl BlobStore {
         if path.exists() {
             return Ok(());
         }
-        let dir = path.parent().expect("blob paths have a parent");
-        if !dir.exists() {
-            fs::create_dir_all(dir).map_err(Error::io(dir))?;
-            sync_dir(dir.parent().expect("shard dirs have a parent"))?;
-        }
-        let tmp_dir = self.tmp_dir();
-        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(Error::io(&tmp_dir))?;
-        tmp.write_all(bytes).map_err(Error::io(tmp.path()))?;
-        tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
-        tmp.persist(&path).map_err(|e| Error::Io { path: path.clone(), source: e.error })?;
-        sync_dir(dir)
+        write_durably(&self.tmp_dir(), &path, bytes)
     }
 
     fn remove_stale_tmp_files(&self) {
@@ -99,8 +89,27 @@ pub fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    // Directory fsync makes the rename itself durable; Windows has no such call.
+/// Puts `bytes` at `path` so that the file is either absent or complete, and
+/// on disk before this returns: written under `tmp_dir` (same file system),
+/// fsynced, renamed into place, and the directory fsynced. Shared with the
+/// server's blob store.
+pub fn write_durably(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().expect("blob paths have a parent");
+    if !dir.exists() {
+        fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(tmp_dir).map_err(Error::io(tmp_dir))?;
+    tmp.write_all(bytes).map_err(Error::io(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+    tmp.persist(path).map_err(|e| Error::Io { path: path.to_owned(), source: e.error })?;
+    sync_dir(dir)
+}
+
+/// Makes a create or rename in `dir` durable; Windows has no such call.
+pub fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     File::open(dir).and_then(|d| d.sync_all()).map_err(Error::io(dir))?;
     Ok(())

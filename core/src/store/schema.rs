@@ -20,18 +20,22 @@ fn version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
-/// Brings the database up to `target` (normally [`LATEST_VERSION`]). Safe
-/// when several processes open the same store at once: the version is
-/// re-read under the write lock.
+/// Brings the device's store up to `target` (normally [`LATEST_VERSION`]).
 pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
+    run_migrations(conn, MIGRATIONS, target)
+}
+
+/// Applies `migrations[i]` as version `i + 1`, each with its `user_version`
+/// bump in one IMMEDIATE transaction, up to `target`. Safe when several
+/// processes open the same file at once: the version is re-read under the
+/// write lock. Shared with the server, whose list is its own.
+pub fn run_migrations(conn: &mut Connection, migrations: &[&str], target: i64) -> Result<()> {
+    let latest = migrations.len() as i64;
     let found = version(conn)?;
-    if found > LATEST_VERSION {
-        return Err(Error::SchemaTooNew { found, supported: LATEST_VERSION });
+    if found > latest {
+        return Err(Error::SchemaTooNew { found, supported: latest });
     }
-    if found >= target {
-        return Ok(());
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().take(target as usize) {
+    for (index, sql) in migrations.iter().enumerate().take(target as usize).skip(found as usize) {
         let number = index as i64 + 1;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if version(&tx)? >= number {
@@ -44,55 +48,48 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
     Ok(())
 }
 
+/// Everything that makes up a database's schema, in a comparable form: the
+/// upgrade tests compare an upgraded database with a fresh one through it.
+pub fn describe(conn: &Connection) -> Result<Vec<String>> {
+    let mut out: Vec<String> = conn
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |r| {
+            Ok(format!(
+                "{}|{}|{}|{:?}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for table in tables {
+        let mut stmt = conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)")?;
+        let columns = stmt.query_map([&table], |r| {
+            Ok(format!(
+                "{table}.{}:{}:{}:{:?}:{}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?
+            ))
+        })?;
+        for column in columns {
+            out.push(column?);
+        }
+    }
+    out.push(format!("user_version={}", version(conn)?));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Everything that makes up a schema, in a comparable form.
-    fn schema_of(conn: &Connection) -> Vec<String> {
-        let mut out: Vec<String> = conn
-            .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| {
-                Ok(format!(
-                    "{}|{}|{}|{:?}",
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?
-                ))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let tables: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        for table in tables {
-            let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})")).unwrap();
-            let cols = stmt
-                .query_map([], |r| {
-                    Ok(format!(
-                        "{table}.{}:{}:{}:{:?}:{}",
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, i64>(5)?
-                    ))
-                })
-                .unwrap()
-                .collect::<Result<Vec<_>, _>>()
-                .unwrap();
-            out.extend(cols);
-        }
-        out.push(format!("user_version={}", version(conn).unwrap()));
-        out
-    }
 
     #[test]
     fn upgraded_store_equals_fresh_store() {
@@ -107,7 +104,7 @@ mod tests {
         assert_eq!(version(&old).unwrap(), 1);
         migrate_to(&mut old, LATEST_VERSION).unwrap();
 
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        assert_eq!(describe(&old).unwrap(), describe(&fresh).unwrap());
         let (state, queued): (String, i64) =
             old.query_row("SELECT sync_state, (SELECT count(*) FROM outbox) FROM reports", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!((state.as_str(), queued), ("pending", 0), "old rows keep their data and get the defaults");

@@ -95,17 +95,7 @@ impl Blobs for FsBlobs {
         if path.exists() {
             return Ok(());
         }
-        let dir = path.parent().expect("blob paths have a parent");
-        if !dir.exists() {
-            fs::create_dir_all(dir).map_err(Error::io(dir))?;
-            sync_dir(dir.parent().expect("shard dirs have a parent"))?;
-        }
-        let tmp_dir = self.root.join("tmp");
-        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(Error::io(&tmp_dir))?;
-        tmp.write_all(bytes).map_err(Error::io(tmp.path()))?;
-        tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
-        tmp.persist(&path).map_err(|e| Error::Io { path: path.clone(), source: e.error })?;
-        sync_dir(dir)
+        Ok(suishoupai_core::store::blobs::write_durably(&self.root.join("tmp"), &path, bytes)?)
     }
 
     fn get(&self, kind: BlobKind, sha256: &str) -> Result<Option<Vec<u8>>> {

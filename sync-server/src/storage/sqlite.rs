@@ -58,31 +58,10 @@ fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn version(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
-}
-
-/// Brings the database up to `target`. Safe with several processes opening
-/// the file at once: the version is re-read under the write lock.
+/// Brings the database up to `target`, with the core's migration runner
+/// (each migration in one transaction with its version bump).
 pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
-    let found = version(conn)?;
-    if found > LATEST_VERSION {
-        return Err(Error::SchemaTooNew { found, supported: LATEST_VERSION });
-    }
-    for (index, sql) in MIGRATIONS.iter().enumerate().take(target as usize) {
-        let number = index as i64 + 1;
-        if found >= number {
-            continue;
-        }
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if version(&tx)? >= number {
-            continue;
-        }
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", number)?;
-        tx.commit()?;
-    }
-    Ok(())
+    Ok(suishoupai_core::store::schema::run_migrations(conn, MIGRATIONS, target)?)
 }
 
 impl SqliteStorage {
@@ -527,8 +506,14 @@ impl Storage for SqliteStorage {
 mod tests {
     use std::sync::Arc;
 
+    use suishoupai_core::store::schema::describe;
+
     use super::*;
     use crate::storage::contract;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+    }
 
     fn fresh() -> (tempfile::TempDir, SqliteStorage) {
         let dir = tempfile::tempdir().unwrap();
@@ -557,52 +542,6 @@ mod tests {
         contract::scopes_hide_other_peoples_reports(&fresh().1);
     }
 
-    /// Everything that makes up a schema, in a comparable form.
-    fn schema_of(conn: &Connection) -> Vec<String> {
-        let mut out: Vec<String> = conn
-            .prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| {
-                Ok(format!(
-                    "{}|{}|{}|{:?}",
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?
-                ))
-            })
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        let tables: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        for table in tables {
-            let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})")).unwrap();
-            let cols = stmt
-                .query_map([], |r| {
-                    Ok(format!(
-                        "{table}.{}:{}:{}:{:?}:{}",
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, i64>(5)?
-                    ))
-                })
-                .unwrap()
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .unwrap();
-            out.extend(cols);
-        }
-        out.push(format!("user_version={}", version(conn).unwrap()));
-        out
-    }
-
     #[test]
     fn upgraded_database_equals_fresh_database() {
         let mut fresh = Connection::open_in_memory().unwrap();
@@ -613,10 +552,10 @@ mod tests {
         // migration makes this test fail.
         let mut old = Connection::open_in_memory().unwrap();
         old.execute_batch(include_str!("testdata/server_v1.sql")).unwrap();
-        assert_eq!(version(&old).unwrap(), 1);
+        assert_eq!(version(&old), 1);
         migrate_to(&mut old, LATEST_VERSION).unwrap();
 
-        assert_eq!(schema_of(&old), schema_of(&fresh));
+        assert_eq!(describe(&old).unwrap(), describe(&fresh).unwrap());
         let (users, photos): (i64, i64) = old
             .query_row("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM photos)", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();
@@ -628,7 +567,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         for target in 1..=LATEST_VERSION {
             migrate_to(&mut conn, target).unwrap();
-            assert_eq!(version(&conn).unwrap(), target);
+            assert_eq!(version(&conn), target);
             migrate_to(&mut conn, target).unwrap();
         }
     }
@@ -647,7 +586,7 @@ mod tests {
         // Make migration 2 fail half-way: its events table already exists.
         conn.execute_batch("CREATE TABLE events (x INTEGER)").unwrap();
         assert!(migrate_to(&mut conn, 2).is_err());
-        assert_eq!(version(&conn).unwrap(), 1);
+        assert_eq!(version(&conn), 1);
         let reports: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'reports'", [], |r| r.get(0)).unwrap();
         assert_eq!(reports, 0, "the CREATE TABLE before the failure was rolled back");
     }

@@ -37,7 +37,7 @@ impl Server {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
-        let http = Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap();
+        let http = client();
         assert_eq!(http.get(format!("{base}/healthz")).send().unwrap().status(), 200);
         Server { base, dir, child, http }
     }
@@ -185,4 +185,12 @@ pub fn assert_error(answer: Response, status: u16, code: &str, mentions: &str) {
     assert_eq!(body["error"], code, "{body}");
     let message = body["message"].as_str().unwrap();
     assert!(message.contains(mentions), "message {message:?} should mention {mentions:?}");
+}
+
+/// An HTTP client for the tests. Built in one workspace with the core's sync
+/// client, reqwest carries rustls without a crypto provider, so one is
+/// installed first (harmless when there is nothing to install it for).
+pub fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap()
 }

@@ -3,13 +3,17 @@
 //! something without knowing the hardware.
 //!
 //! ```text
-//! cargo run --release -p suishoupai-tests --bin bench -- [ingest|store|all]
+//! cargo run --release -p suishoupai-tests --bin bench -- [ingest|store|sync|all]
 //! ```
 //!
 //! - `ingest`: the `suishoupai` CLI making a report from a 12 MP JPEG, as a
 //!   whole process (wall time, peak RSS), against `vipsthumbnail -s 1600`.
 //! - `store`: report creation, listing 10,000 reports and opening a store of
 //!   100,000 reports, against bare rusqlite doing the same SQL.
+//! - `sync` (not in `all`): `suishoupai sync` of 500 photo reports against
+//!   `suishoupai-server` on loopback vs nginx WebDAV PUT with curl, bytes on
+//!   the wire, bytes resent after a cut, the server's push rate against bare
+//!   rusqlite, and 200 clients syncing at once. Needs nginx.
 //!
 //! Temporary files go under `$BENCH_TMP` (default: the system temp dir) and
 //! are removed at the end. See tests/BENCH.md for what each anchor does and
@@ -26,7 +30,10 @@ use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use rusqlite::{Connection, TransactionBehavior, params};
 use suishoupai_core::store::DATABASE_FILE;
-use suishoupai_core::{CATEGORIES, PreparedPhoto, ReportDraft, Reporter, Store, photo};
+use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PUSH_REPORTS, WireReport};
+use suishoupai_core::{BlobKind, CATEGORIES, PhotoSource, PreparedPhoto, ReportDraft, Reporter, Store, photo};
+use suishoupai_tests::proxy::{Faults, Proxy};
+use suishoupai_tests::server::{Server, add_user, server_path};
 use uuid::Uuid;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
@@ -79,16 +86,17 @@ fn main() -> ExitCode {
             }
         };
     }
-    let (ingest, store) = match mode.as_str() {
-        "ingest" => (true, false),
-        "store" => (false, true),
-        "all" => (true, true),
+    let (ingest, store, sync) = match mode.as_str() {
+        "ingest" => (true, false, false),
+        "store" => (false, true, false),
+        "sync" => (false, false, true),
+        "all" => (true, true, false),
         _ => {
-            eprintln!("usage: bench [ingest|store|all]   (default: all)");
+            eprintln!("usage: bench [ingest|store|sync|all]   (default: all = ingest + store)");
             return ExitCode::from(2);
         }
     };
-    match run(ingest, store) {
+    match run(ingest, store, sync) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("\nbench failed: {e}");
@@ -97,7 +105,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(ingest: bool, store: bool) -> Result<()> {
+fn run(ingest: bool, store: bool, sync: bool) -> Result<()> {
     let started = Instant::now();
     if cfg!(debug_assertions) {
         eprintln!("WARNING: bench built without --release: the figures below mean nothing.");
@@ -123,6 +131,15 @@ fn run(ingest: bool, store: bool) -> Result<()> {
     }
     if store {
         bench_store(tmp.path(), &mut figures)?;
+    }
+    if sync {
+        let start = Instant::now();
+        let cli = suishoupai_binary()?;
+        let server = server_path();
+        let built = start.elapsed();
+        setup += built;
+        println!("suishoupai CLI and {} built/checked in {:.1} s (not measured)", server.display(), built.as_secs_f64());
+        bench_sync(tmp.path(), &cli, &mut figures)?;
     }
 
     println!("\n## Results\n");
@@ -924,4 +941,529 @@ fn kib_to_mb(kib: u64) -> f64 {
 
 fn mb(kib: u64) -> String {
     format!("{:.1} MB", kib_to_mb(kib))
+}
+
+// ---------------------------------------------------------------------------
+// Sync: the CLI against the real server on loopback, against nginx WebDAV.
+// ---------------------------------------------------------------------------
+
+const SYNC_REPORTS: usize = 500;
+const SYNC_TARGET_RATIO: f64 = 1.5;
+const WIRE_TARGET_RATIO: f64 = 1.05;
+/// Files per curl process: curl keeps one connection for all its URLs.
+const CURL_BATCH: usize = 100;
+const PUSH_REPORTS: usize = 2000;
+const PUSH_TARGET_FRACTION: f64 = 0.5;
+const CLIENTS: usize = 200;
+/// How many client processes run at once (all of them: the 2-core machine
+/// takes 200 without failures).
+const CLIENT_CONCURRENCY: usize = 200;
+
+/// Kills and reaps a child (nginx) when dropped, also on error.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bench_sync(tmp: &Path, cli: &Path, figures: &mut Vec<Figure>) -> Result<()> {
+    section("sync: `suishoupai sync` against suishoupai-server on loopback");
+    let nginx_version = nginx_version().ok_or("nginx not found on PATH. The sync anchor needs it: apt-get install nginx")?;
+    let draft = ReportDraft { category: "garbage".into(), note: String::new(), location: None, reporter: Reporter::default() };
+    let stderr_log = tmp.join("sync-stderr.log");
+
+    // Setup: 500 reports, each of its own photo (a real photo with a stamp of
+    // its number, so that no two renditions are equal and nothing dedupes).
+    let start = Instant::now();
+    let base = variant_base(1200)?;
+    let device = tmp.join("sync-device");
+    let store = Store::open(&device)?;
+    for i in 0..SYNC_REPORTS {
+        store.create_report(&draft, &[PhotoSource::Bytes(stamped_jpeg(&base, i)?)])?;
+    }
+    let reports = store.list_reports()?;
+    let renditions: Vec<PathBuf> =
+        reports.iter().map(|r| store.photo_path(&r.photos[0].sha256, BlobKind::Rendition)).collect::<Result<_, _>>()?;
+    drop(store);
+    let rendition_bytes: u64 = renditions.iter().map(|p| fs::metadata(p).map(|m| m.len())).sum::<Result<_, _>>()?;
+    let distinct: std::collections::HashSet<_> = reports.iter().map(|r| &r.photos[0].sha256).collect();
+    if reports.len() != SYNC_REPORTS || distinct.len() != SYNC_REPORTS {
+        return Err("sync setup: the reports or their photos are not all distinct".into());
+    }
+    println!(
+        "made {SYNC_REPORTS} reports with distinct renditions, {:.1} MB in all ({:.0} KB mean), in {:.1} s (setup, not measured)",
+        rendition_bytes as f64 / 1e6,
+        rendition_bytes as f64 / SYNC_REPORTS as f64 / 1e3,
+        start.elapsed().as_secs_f64()
+    );
+    // A copy for the bytes-on-the-wire run through the proxy (figure 2).
+    let device_copy = tmp.join("sync-device-copy");
+    copy_dir(&device, &device_copy)?;
+
+    // 1. Wall time: nginx + curl first, then ours, same files, page cache warm.
+    let nginx = Nginx::start(tmp)?;
+    let (anchor_wall, anchor_files, anchor_bytes) = nginx.put_all(&renditions)?;
+    drop(nginx);
+    if anchor_files != SYNC_REPORTS || anchor_bytes != rendition_bytes {
+        return Err(format!("nginx stored {anchor_files} files of {anchor_bytes} bytes, not all renditions").into());
+    }
+
+    let server_a = Server::start(&tmp.join("server-a"));
+    let token = add_user(&server_a.data, "bench", "resident", &[]);
+    login(cli, &device, &server_a.url(), &token, &stderr_log)?;
+    let json = tmp.join("sync.json");
+    let run = measure_process(
+        Command::new(cli).arg("--data").arg(&device).args(["sync", "--json"]).stdout(File::create(&json)?),
+        &stderr_log,
+    )?;
+    let pushed = sync_pushed(&json)?;
+    if pushed != SYNC_REPORTS as u64 {
+        return Err(format!("sync pushed {pushed} reports, not {SYNC_REPORTS}").into());
+    }
+    let ratio = run.wall.as_secs_f64() / anchor_wall.as_secs_f64();
+    println!("project: {} --data DEV sync --json against suishoupai-server (fresh)", cli.display());
+    println!("anchor:  {nginx_version}, WebDAV PUT, curl -T × {CURL_BATCH} per process (one connection each)");
+    println!("  suishoupai sync:  {:>9} (CPU {})", ms(run.wall), ms(run.cpu));
+    println!("  nginx + curl:     {:>9}", ms(anchor_wall));
+    println!("  ratio {ratio:.2}x");
+    figures.push(Figure {
+        name: format!("Sync {SYNC_REPORTS} reports, one distinct photo each ({:.1} MB), whole CLI process", rendition_bytes as f64 / 1e6),
+        project: ms(run.wall),
+        anchor: format!("nginx WebDAV PUT, curl ×{} processes: {}", SYNC_REPORTS.div_ceil(CURL_BATCH), ms(anchor_wall)),
+        target: format!("≤ {SYNC_TARGET_RATIO}× anchor (is {ratio:.2}×)"),
+        met: Some(ratio <= SYNC_TARGET_RATIO),
+    });
+
+    // 2. Bytes on the wire: the same 500 reports from the copy, through the
+    // proxy, to another fresh server.
+    let server_b = Server::start(&tmp.join("server-b"));
+    let token_b = add_user(&server_b.data, "bench", "resident", &[]);
+    let proxy = Proxy::start(server_b.addr, Faults::NONE, 1);
+    login(cli, &device_copy, &proxy.url(), &token_b, &stderr_log)?;
+    let json = tmp.join("sync-proxy.json");
+    let proxied = measure_process(
+        Command::new(cli).arg("--data").arg(&device_copy).args(["sync", "--json"]).stdout(File::create(&json)?),
+        &stderr_log,
+    )?;
+    if sync_pushed(&json)? != SYNC_REPORTS as u64 {
+        return Err("the sync through the proxy did not push every report".into());
+    }
+    let up = proxy.bytes_up.load(std::sync::atomic::Ordering::Relaxed);
+    drop(proxy);
+    drop(server_b);
+    let wire_ratio = up as f64 / rendition_bytes as f64;
+    println!(
+        "\nthrough the proxy: {:.2} MB sent for {:.2} MB of renditions ({wire_ratio:.4}×), sync took {} (direct: {})",
+        up as f64 / 1e6,
+        rendition_bytes as f64 / 1e6,
+        ms(proxied.wall),
+        ms(run.wall)
+    );
+    figures.push(Figure {
+        name: format!("Bytes sent client→server for those {SYNC_REPORTS} reports (all HTTP, via proxy)"),
+        project: format!("{:.2} MB ({wire_ratio:.3}×)", up as f64 / 1e6),
+        anchor: format!("rendition files: {:.2} MB", rendition_bytes as f64 / 1e6),
+        target: format!("≤ {WIRE_TARGET_RATIO}×"),
+        met: Some(wire_ratio <= WIRE_TARGET_RATIO),
+    });
+
+    // 3. A cut at 90 % of a ~1 MB photo, then a sync without faults.
+    bench_resume(tmp, cli, &server_a, &draft, &stderr_log, figures)?;
+
+    // 4. Push rate: the photos of figure 1 are on server A; new report ids.
+    bench_push(tmp, &server_a, &token, &reports, figures)?;
+    drop(server_a);
+
+    // 5. Many clients at once.
+    bench_clients(tmp, cli, &draft, &stderr_log, figures)?;
+    Ok(())
+}
+
+fn bench_resume(tmp: &Path, cli: &Path, server: &Server, draft: &ReportDraft, stderr_log: &Path, figures: &mut Vec<Figure>) -> Result<()> {
+    let device = tmp.join("resume-device");
+    let store = Store::open(&device)?;
+    // The noise grows until the rendition is about 1 MB (4 chunks).
+    let mut prepared = None;
+    for amplitude in [40, 80, 120, 180, 255] {
+        let candidate = photo::prepare(&noise_jpeg(1200, 1600, amplitude, 1)?)?;
+        let big_enough = candidate.rendition.len() >= 900_000;
+        prepared = Some(candidate);
+        if big_enough {
+            break;
+        }
+    }
+    let prepared = prepared.expect("at least one amplitude");
+    let report = store.create_report_from_prepared(draft, std::slice::from_ref(&prepared))?;
+    drop(store);
+    let photo_bytes = report.photos[0].bytes;
+    let cut_at = photo_bytes * 9 / 10;
+    let token = add_user(&server.data, "resume", "resident", &[]);
+    let proxy = Proxy::start(server.addr, Faults::NONE, 2);
+    login(cli, &device, &proxy.url(), &token, stderr_log)?;
+    proxy.cut_next_connection_at(cut_at);
+    let first = Command::new(cli).arg("--data").arg(&device).args(["sync", "--json"]).stderr(Stdio::null()).output()?;
+    let after_cut = proxy.bytes_up.load(std::sync::atomic::Ordering::Relaxed);
+    let cuts = proxy.cuts.load(std::sync::atomic::Ordering::Relaxed);
+    if first.status.success() || cuts != 1 {
+        return Err(format!("the cut sync should have failed once (exit {:?}, {cuts} cuts)", first.status.code()).into());
+    }
+    let json = tmp.join("resume.json");
+    measure_process(Command::new(cli).arg("--data").arg(&device).args(["sync", "--json"]).stdout(File::create(&json)?), stderr_log)?;
+    if sync_pushed(&json)? != 1 {
+        return Err("the sync after the cut did not push the report".into());
+    }
+    let total = proxy.bytes_up.load(std::sync::atomic::Ordering::Relaxed);
+    let extra = total.saturating_sub(photo_bytes);
+    println!(
+        "\nresume: {:.0} KB photo, cut at {:.0} KB (both directions counted); sent {:.0} KB before the cut, {:.0} KB after; {:.0} KB more than the photo",
+        photo_bytes as f64 / 1e3,
+        cut_at as f64 / 1e3,
+        after_cut as f64 / 1e3,
+        (total - after_cut) as f64 / 1e3,
+        extra as f64 / 1e3
+    );
+    figures.push(Figure {
+        name: format!("Bytes sent beyond the photo, {:.0} KB photo cut at 90 % then synced again", photo_bytes as f64 / 1e3),
+        project: format!("{:.0} KB ({:.2} chunks)", extra as f64 / 1e3, extra as f64 / MAX_CHUNK_BYTES as f64),
+        anchor: format!("MAX_CHUNK_BYTES: {:.0} KB", MAX_CHUNK_BYTES as f64 / 1e3),
+        target: "≤ 1 chunk resent".into(),
+        met: Some(extra <= MAX_CHUNK_BYTES),
+    });
+    Ok(())
+}
+
+fn bench_push(tmp: &Path, server: &Server, token: &str, reports: &[suishoupai_core::Report], figures: &mut Vec<Figure>) -> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // New ids on the reports of figure 1: their photos are on the server.
+    // The bodies are serialised before timing: the figure is the server's.
+    let batches = PUSH_REPORTS / MAX_PUSH_REPORTS + 1; // the first is a warm-up
+    let mut bodies = Vec::new();
+    let mut rows = Vec::new();
+    for b in 0..batches {
+        let wires: Vec<WireReport> = (0..MAX_PUSH_REPORTS)
+            .map(|i| {
+                let mut w = WireReport::from(&reports[(b * MAX_PUSH_REPORTS + i) % reports.len()]);
+                w.id = Uuid::now_v7().hyphenated().to_string();
+                w
+            })
+            .collect();
+        let batch_rows: Vec<(String, String, String)> =
+            wires.iter().map(|w| Ok((w.id.clone(), serde_json::to_string(w)?, w.created_at.clone()))).collect::<Result<_>>()?;
+        rows.push(batch_rows);
+        bodies.push(serde_json::to_vec(&serde_json::json!({ "reports": wires }))?);
+    }
+    let client = reqwest::blocking::Client::new();
+    let url = format!("{}/v1/push", server.url());
+    let push = |body: &Vec<u8>| -> Result<Duration> {
+        let start = Instant::now();
+        let response = client
+            .post(&url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()?;
+        let status = response.status();
+        let answer: serde_json::Value = response.json()?;
+        let took = start.elapsed();
+        let accepted = answer["results"].as_array().map_or(0, |r| r.iter().filter(|r| r["outcome"] == "accepted").count());
+        if !status.is_success() || accepted != MAX_PUSH_REPORTS {
+            return Err(format!("push answered {status}, {accepted} accepted: {answer:.300}").into());
+        }
+        Ok(took)
+    };
+
+    let mut bare = Connection::open(tmp.join("push-bare.sqlite3"))?;
+    bare.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE reports (id TEXT PRIMARY KEY, owner TEXT NOT NULL, json TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL);
+         CREATE TABLE events (id INTEGER PRIMARY KEY, report_id TEXT NOT NULL REFERENCES reports(id), status TEXT NOT NULL, at TEXT NOT NULL);",
+    )?;
+    let mut insert = |batch: &[(String, String, String)]| -> Result<Duration> {
+        let start = Instant::now();
+        let tx = bare.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for (id, json, created_at) in batch {
+            tx.prepare_cached("INSERT INTO reports (id, owner, json, status, created_at) VALUES (?1, 'bench', ?2, 'submitted', ?3)")?
+                .execute(params![id, json, created_at])?;
+            tx.prepare_cached("INSERT INTO events (report_id, status, at) VALUES (?1, 'submitted', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")?
+                .execute([id])?;
+        }
+        tx.commit()?;
+        Ok(start.elapsed())
+    };
+    push(&bodies[0])?;
+    insert(&rows[0])?;
+    let (mut project, mut anchor) = (Duration::ZERO, Duration::ZERO);
+    // Alternating batch by batch, so that fsync drift hits both sides.
+    for b in 1..batches {
+        project += push(&bodies[b])?;
+        anchor += insert(&rows[b])?;
+    }
+    let n = ((batches - 1) * MAX_PUSH_REPORTS) as f64;
+    let (p_rate, a_rate) = (n / project.as_secs_f64(), n / anchor.as_secs_f64());
+    let fraction = p_rate / a_rate;
+    println!(
+        "\npush: {} reports in batches of {MAX_PUSH_REPORTS}, one request at a time: {p_rate:.0} reports/s ({}); bare rusqlite {a_rate:.0} rows/s ({}); {fraction:.2} of bare",
+        n,
+        ms(project),
+        ms(anchor)
+    );
+    figures.push(Figure {
+        name: format!("Server `POST /v1/push` rate, {} reports in batches of {MAX_PUSH_REPORTS}, photos present", n),
+        project: format!("{p_rate:.0} reports/s"),
+        anchor: format!("bare rusqlite, WAL+FULL, 100 rows+events per tx: {a_rate:.0}/s"),
+        target: format!("≥ {PUSH_TARGET_FRACTION}× anchor (is {fraction:.2}×)"),
+        met: Some(fraction >= PUSH_TARGET_FRACTION),
+    });
+    Ok(())
+}
+
+fn bench_clients(tmp: &Path, cli: &Path, draft: &ReportDraft, stderr_log: &Path, figures: &mut Vec<Figure>) -> Result<()> {
+    let start = Instant::now();
+    let server = Server::start(&tmp.join("server-c"));
+    let base = variant_base(400)?;
+    let devices: Vec<PathBuf> = (0..CLIENTS).map(|i| tmp.join(format!("client-{i}"))).collect();
+    let tokens: Vec<String> = (0..CLIENTS).map(|i| add_user(&server.data, &format!("client{i}"), "resident", &[])).collect();
+    // Two threads make the stores (setup): half the time on two cores.
+    std::thread::scope(|scope| -> Result<()> {
+        let handles: Vec<_> = [0, 1]
+            .map(|half| {
+                let (devices, base) = (&devices, &base);
+                scope.spawn(move || -> Result<(), String> {
+                    for (i, dir) in devices.iter().enumerate().filter(|(i, _)| i % 2 == half) {
+                        let store = Store::open(dir).map_err(|e| e.to_string())?;
+                        let jpeg = stamped_jpeg(base, 10_000 + i).map_err(|e| e.to_string())?;
+                        store.create_report(draft, &[PhotoSource::Bytes(jpeg)]).map_err(|e| e.to_string())?;
+                    }
+                    Ok(())
+                })
+            })
+            .into();
+        for h in handles {
+            h.join().map_err(|_| "a setup thread panicked")??;
+        }
+        Ok(())
+    })?;
+    for (dir, token) in devices.iter().zip(&tokens) {
+        login(cli, dir, &server.url(), token, stderr_log)?;
+    }
+    println!("\n{CLIENTS} clients: users, stores and logins made in {:.1} s (setup, not measured)", start.elapsed().as_secs_f64());
+
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    let barrier = std::sync::Barrier::new(CLIENT_CONCURRENCY + 1);
+    let start = std::thread::scope(|scope| {
+        for _ in 0..CLIENT_CONCURRENCY {
+            scope.spawn(|| {
+                barrier.wait();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= CLIENTS {
+                        break;
+                    }
+                    let begun = Instant::now();
+                    let out = Command::new(cli).arg("--data").arg(&devices[i]).args(["sync", "--json"]).stdin(Stdio::null()).output();
+                    let wall = begun.elapsed();
+                    let ok = out.as_ref().is_ok_and(|o| o.status.success());
+                    let error = match (&out, ok) {
+                        (_, true) => None,
+                        (Ok(o), false) => Some(String::from_utf8_lossy(&o.stderr).trim().to_owned()),
+                        (Err(e), _) => Some(e.to_string()),
+                    };
+                    results.lock().unwrap().push((wall, error));
+                }
+            });
+        }
+        barrier.wait();
+        Instant::now()
+    });
+    let total = start.elapsed();
+    let results = results.into_inner().map_err(|_| "a client thread panicked")?;
+    let mut walls: Vec<Duration> = results.iter().map(|r| r.0).collect();
+    walls.sort_unstable();
+    let errors: Vec<&String> = results.iter().filter_map(|r| r.1.as_ref()).collect();
+    let p = |q: f64| walls[((walls.len() as f64 * q).ceil() as usize).clamp(1, walls.len()) - 1];
+    println!(
+        "{CLIENTS} `suishoupai sync` processes, {CLIENT_CONCURRENCY} at once: all done in {}, per process p50 {} p99 {} max {}; {} failed",
+        ms(total),
+        ms(p(0.5)),
+        ms(p(0.99)),
+        ms(*walls.last().expect("clients")),
+        errors.len()
+    );
+    if let Some(e) = errors.first() {
+        println!("  first failure: {e}");
+    }
+    let synced = server_report_count(&server)?;
+    println!("  server holds {synced} reports");
+    figures.push(Figure {
+        name: format!("{CLIENTS} clients syncing one report each, {CLIENT_CONCURRENCY} processes at once"),
+        project: format!("all in {}; per process p50 {}, p99 {}; {} errors", ms(total), ms(p(0.5)), ms(p(0.99)), errors.len()),
+        anchor: "—".into(),
+        target: "no errors".into(),
+        met: Some(errors.is_empty() && synced == CLIENTS),
+    });
+    Ok(())
+}
+
+/// Reports on a server, counted in its database file (server.sqlite3).
+fn server_report_count(server: &Server) -> Result<usize> {
+    let conn = Connection::open_with_flags(server.data.join("server.sqlite3"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(conn.query_row("SELECT count(*) FROM reports", [], |r| r.get::<_, i64>(0))? as usize)
+}
+
+fn login(cli: &Path, data: &Path, server: &str, token: &str, stderr_log: &Path) -> Result<()> {
+    measure_process(
+        Command::new(cli).arg("--data").arg(data).args(["login", "--server", server, "--token", token]).stdout(Stdio::null()),
+        stderr_log,
+    )?;
+    Ok(())
+}
+
+/// `pushed` of a `sync --json` output.
+fn sync_pushed(json: &Path) -> Result<u64> {
+    let v: serde_json::Value = serde_json::from_reader(File::open(json)?)?;
+    v["pushed"].as_u64().ok_or_else(|| format!("no `pushed` in the sync output: {v}").into())
+}
+
+/// A real photo (the Pixel one) scaled to `width` px wide.
+fn variant_base(width: u32) -> Result<image::RgbImage> {
+    let seed = fs::read(Path::new(PHOTOS).join(STORE_PHOTO))?;
+    let pixels = image::load_from_memory_with_format(&seed, image::ImageFormat::Jpeg)?.to_rgb8();
+    let height = (pixels.height() as u64 * width as u64 / pixels.width() as u64) as u32;
+    Ok(imageops::resize(&pixels, width, height, FilterType::Triangle))
+}
+
+/// `base` with the bits of `n` stamped in its corner as 16 px squares,
+/// encoded at quality 90: a different photo (and rendition) for every `n`.
+fn stamped_jpeg(base: &image::RgbImage, n: usize) -> Result<Vec<u8>> {
+    let mut img = base.clone();
+    for bit in 0..16 {
+        let value = if n >> bit & 1 == 1 { 255 } else { 0 };
+        for y in 0..16 {
+            for x in 0..16 {
+                img.put_pixel(bit * 16 + x, y, image::Rgb([value, 255 - value, value]));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img)?;
+    Ok(out)
+}
+
+/// A grey gradient with pseudo-random noise of `amplitude`: its size as a
+/// JPEG grows with the amplitude (40 at 1200x1600 gives a 433 KB rendition).
+fn noise_jpeg(width: u32, height: u32, amplitude: u32, seed: u64) -> Result<Vec<u8>> {
+    let mut x = seed | 1;
+    let img = image::RgbImage::from_fn(width, height, |px, py| {
+        let mut channel = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let base = (px + py) * 160 / (width + height) + 40;
+            (base + (x % (amplitude as u64 + 1)) as u32).min(255) as u8
+        };
+        image::Rgb([channel(), channel(), channel()])
+    });
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, 92).encode_image(&img)?;
+    Ok(out)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
+
+fn nginx_version() -> Option<String> {
+    let out = Command::new("nginx").arg("-v").stdout(Stdio::null()).output().ok()?;
+    // nginx prints its version on stderr.
+    out.status.success().then(|| String::from_utf8_lossy(&out.stderr).trim().trim_start_matches("nginx version: ").to_owned())
+}
+
+/// Our own nginx: one process (no master, no daemon), WebDAV PUT into a
+/// directory of the temp dir, killed when dropped.
+struct Nginx {
+    port: u16,
+    root: PathBuf,
+    dir: PathBuf,
+    _child: KillOnDrop,
+}
+
+impl Nginx {
+    fn start(tmp: &Path) -> Result<Nginx> {
+        let dir = tmp.join("nginx");
+        let root = dir.join("root");
+        fs::create_dir_all(&root)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let d = dir.display();
+        let conf = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+             \x20 server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    location / {{\n      dav_methods PUT;\n      client_max_body_size 20m;\n    }}\n  }}\n}}\n",
+            root = root.display()
+        );
+        let conf_path = dir.join("nginx.conf");
+        fs::write(&conf_path, conf)?;
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(dir.join("stderr.log"))?)
+            .spawn()?;
+        let mut child = KillOnDrop(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.0.try_wait()? {
+                let log = fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+                return Err(format!("nginx exited ({status}): {}", log.trim()).into());
+            }
+            if Instant::now() > deadline {
+                return Err("nginx did not listen within 10 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(Nginx { port, root, dir, _child: child })
+    }
+
+    /// PUTs every file with curl, CURL_BATCH per process (one connection
+    /// each), the processes one after another. Returns the wall time and
+    /// what nginx stored (files, bytes).
+    fn put_all(&self, files: &[PathBuf]) -> Result<(Duration, usize, u64)> {
+        let log = self.dir.join("curl-stderr.log");
+        let start = Instant::now();
+        for (b, batch) in files.chunks(CURL_BATCH).enumerate() {
+            let mut cmd = Command::new("curl");
+            cmd.args(["-sS", "--fail"]);
+            for (i, file) in batch.iter().enumerate() {
+                cmd.arg("-T").arg(file).arg(format!("http://127.0.0.1:{}/{b}-{i}.jpg", self.port));
+            }
+            measure_process(cmd.stdout(Stdio::null()), &log)?;
+        }
+        let took = start.elapsed();
+        let mut bytes = 0;
+        let mut count = 0;
+        for entry in fs::read_dir(&self.root)? {
+            bytes += entry?.metadata()?.len();
+            count += 1;
+        }
+        Ok((took, count, bytes))
+    }
 }

@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests call: exiftool checks that renditions carry no
-# private metadata.
+# Debian packages the Rust tests call: exiftool checks that renditions carry
+# no private metadata.
 need=()
 command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
 if [ ${#need[@]} -gt 0 ]; then
@@ -16,3 +16,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 cargo test --workspace --locked
+
+# The bindings as an app developer meets them: generated Python (pytest,
+# against a real server), a Kotlin program built with kotlinc, Swift checks.
+# The script installs pytest, a JRE, JNA and kotlinc when they are missing.
+bash bindings/tests/run.sh

@@ -295,3 +295,8 @@ pub fn set_setting(tx: &Transaction, key: &str, value: Option<&str>) -> Result<(
 pub fn apply_status(tx: &Transaction, report_id: &str, status: ReportStatus) -> Result<bool> {
     Ok(tx.prepare_cached("UPDATE reports SET status = ?2 WHERE id = ?1")?.execute([report_id, status.code()])? > 0)
 }
+
+/// When the earliest queued report may be retried (unix ms), if any is queued.
+pub fn next_attempt_at(tx: &Transaction) -> Result<Option<i64>> {
+    Ok(tx.query_row("SELECT min(next_attempt_at) FROM outbox WHERE failed = 0", [], |r| r.get(0))?)
+}

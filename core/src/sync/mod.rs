@@ -6,6 +6,7 @@
 //! with the same result), and local state changes only after the server has
 //! answered, in one transaction per answer.
 
+pub mod auto;
 mod http;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -239,7 +240,13 @@ fn push_one_by_one(db: &Database, http: &http::Http, items: &[&store::OutboxItem
 
 /// A retryable failure: the batch waits out its backoff, and the run stops.
 fn give_back(db: &Database, batch: &[store::OutboxItem], e: &Error) -> Result<()> {
+    // The user sees `reason`; the run's error wraps the bare detail, so that
+    // the message does not say "network: network: ...".
     let reason = e.to_string();
+    let detail = match e {
+        Error::Network(detail) => detail.clone(),
+        other => other.to_string(),
+    };
     db.write(|tx| {
         for item in batch {
             // Only items still queued: some of the batch may have gone through.
@@ -249,7 +256,7 @@ fn give_back(db: &Database, batch: &[store::OutboxItem], e: &Error) -> Result<()
         }
         Ok(())
     })?;
-    Err(Error::Network(reason))
+    Err(Error::Network(detail))
 }
 
 /// Uploads the photos of a report that the server does not have yet,

@@ -29,8 +29,8 @@ use std::time::{Duration, Instant};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use rusqlite::{Connection, TransactionBehavior, params};
-use suishoupai_core::store::DATABASE_FILE;
 use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PUSH_REPORTS, WireReport};
+use suishoupai_core::store::DATABASE_FILE;
 use suishoupai_core::{BlobKind, CATEGORIES, PhotoSource, PreparedPhoto, ReportDraft, Reporter, Store, photo};
 use suishoupai_tests::proxy::{Faults, Proxy};
 use suishoupai_tests::server::{Server, add_user, server_path};
@@ -1015,10 +1015,8 @@ fn bench_sync(tmp: &Path, cli: &Path, figures: &mut Vec<Figure>) -> Result<()> {
     let token = add_user(&server_a.data, "bench", "resident", &[]);
     login(cli, &device, &server_a.url(), &token, &stderr_log)?;
     let json = tmp.join("sync.json");
-    let run = measure_process(
-        Command::new(cli).arg("--data").arg(&device).args(["sync", "--json"]).stdout(File::create(&json)?),
-        &stderr_log,
-    )?;
+    let run =
+        measure_process(Command::new(cli).arg("--data").arg(&device).args(["sync", "--json"]).stdout(File::create(&json)?), &stderr_log)?;
     let pushed = sync_pushed(&json)?;
     if pushed != SYNC_REPORTS as u64 {
         return Err(format!("sync pushed {pushed} reports, not {SYNC_REPORTS}").into());
@@ -1159,12 +1157,7 @@ fn bench_push(tmp: &Path, server: &Server, token: &str, reports: &[suishoupai_co
     let url = format!("{}/v1/push", server.url());
     let push = |body: &Vec<u8>| -> Result<Duration> {
         let start = Instant::now();
-        let response = client
-            .post(&url)
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()?;
+        let response = client.post(&url).bearer_auth(token).header("content-type", "application/json").body(body.clone()).send()?;
         let status = response.status();
         let answer: serde_json::Value = response.json()?;
         let took = start.elapsed();
@@ -1187,8 +1180,10 @@ fn bench_push(tmp: &Path, server: &Server, token: &str, reports: &[suishoupai_co
         for (id, json, created_at) in batch {
             tx.prepare_cached("INSERT INTO reports (id, owner, json, status, created_at) VALUES (?1, 'bench', ?2, 'submitted', ?3)")?
                 .execute(params![id, json, created_at])?;
-            tx.prepare_cached("INSERT INTO events (report_id, status, at) VALUES (?1, 'submitted', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))")?
-                .execute([id])?;
+            tx.prepare_cached(
+                "INSERT INTO events (report_id, status, at) VALUES (?1, 'submitted', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+            )?
+            .execute([id])?;
         }
         tx.commit()?;
         Ok(start.elapsed())

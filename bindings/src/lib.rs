@@ -1,0 +1,210 @@
+//! Kotlin, Swift and Python bindings of the suishoupai (随手拍) core, made
+//! with uniffi. Thin on purpose: each call converts its arguments, calls the
+//! core's [`suishoupai_core::Store`] and converts the answer; core errors
+//! become [`SuishoupaiError`] in one place (`error.rs`).
+//!
+//! Generate the foreign code with `bindings/generate.sh OUT_DIR`.
+
+mod error;
+mod sync;
+mod types;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use suishoupai_core::sync::auto::AutoSync;
+use suishoupai_core::{self as core, BlobKind, PhotoSource, PreparedPhoto};
+
+pub use crate::error::{Result, SuishoupaiError};
+pub use crate::sync::SyncObserver;
+pub use crate::types::*;
+
+uniffi::setup_scaffolding!("suishoupai");
+
+/// The device's report store, in one data directory (the app's files dir).
+/// Open one per process and share it: every method is safe to call from
+/// several threads, and all but `set_online` and the async sync do their
+/// work on the calling thread, so call them off the UI thread.
+#[derive(uniffi::Object)]
+pub struct Store {
+    inner: Arc<core::Store>,
+    auto: AutoSync,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("inner", &self.inner).field("auto", &self.auto).finish()
+    }
+}
+
+#[uniffi::export]
+impl Store {
+    /// Opens the store in `data_dir`, creating it or upgrading it as needed.
+    #[uniffi::constructor]
+    pub fn new(data_dir: String) -> Result<Arc<Self>> {
+        let inner = Arc::new(core::Store::open(data_dir)?);
+        Ok(Arc::new(Store { auto: AutoSync::new(inner.clone()), inner }))
+    }
+
+    /// Makes a report from the photo files in `draft.photo_paths`. Photos
+    /// are checked and rendered before anything is stored: a bad photo
+    /// fails the whole report and leaves nothing behind.
+    pub fn create_report(&self, draft: ReportDraft) -> Result<Report> {
+        self.create(&draft, Vec::new())
+    }
+
+    /// Same as `create_report`, with photos as encoded buffers (JPEG, PNG or
+    /// WebP bytes from the camera), after any in `draft.photo_paths`.
+    pub fn create_report_from_bytes(&self, draft: ReportDraft, photos: Vec<Vec<u8>>) -> Result<Report> {
+        self.create(&draft, photos)
+    }
+
+    /// Every report on this device, newest first.
+    pub fn list_reports(&self) -> Result<Vec<Report>> {
+        Ok(self.inner.list_reports()?.into_iter().map(Report::from).collect())
+    }
+
+    pub fn get_report(&self, id: String) -> Result<Report> {
+        Ok(self.inner.get_report(&core::ReportId::parse(&id)?)?.into())
+    }
+
+    pub fn report_count(&self) -> Result<u64> {
+        Ok(self.inner.report_count()?)
+    }
+
+    /// Reports not yet accepted by the server (waiting or refused).
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self.inner.pending_count()?)
+    }
+
+    /// The report categories, named in `locale`, in display order.
+    pub fn categories(&self, locale: Locale) -> Vec<Category> {
+        core::CATEGORIES.iter().map(|c| Category { code: c.code.to_owned(), name: c.name(locale).to_owned() }).collect()
+    }
+
+    /// The JPEG file of a photo's thumbnail (long edge 320 px), for lists.
+    pub fn thumbnail_path(&self, sha256: String) -> Result<String> {
+        self.path_of(&sha256, BlobKind::Thumbnail)
+    }
+
+    /// The JPEG file of a photo's upload rendition (long edge 1600 px).
+    pub fn photo_path(&self, sha256: String) -> Result<String> {
+        self.path_of(&sha256, BlobKind::Rendition)
+    }
+
+    /// The thumbnail's JPEG bytes.
+    pub fn thumbnail_bytes(&self, sha256: String) -> Result<Vec<u8>> {
+        let path = self.inner.photo_path(&sha256, BlobKind::Thumbnail)?;
+        std::fs::read(&path).map_err(|e| SuishoupaiError::Storage(format!("cannot read thumbnail {sha256}: {e}")))
+    }
+
+    /// Remembers the server and this device's token. No network needed.
+    pub fn login(&self, server_url: String, token: String) -> Result<()> {
+        self.inner.login(&server_url, &token)?;
+        self.auto.nudge();
+        Ok(())
+    }
+
+    /// Sends what is queued and pulls status changes, now, on this thread.
+    /// `observer` hears (reports done, reports queued at the start).
+    #[uniffi::method(default(observer))]
+    pub fn sync(&self, observer: Option<Arc<dyn SyncObserver>>) -> Result<SyncSummary> {
+        crate::sync::run_blocking(&self.inner, observer, None)
+    }
+
+    /// `sync` as a suspend function (Kotlin) / async function (Swift).
+    /// Cancelling the coroutine or task stops the run at its next step
+    /// (photo chunk, batch, page); what was sent before is kept.
+    #[uniffi::method(default(observer))]
+    pub async fn sync_async(&self, observer: Option<Arc<dyn SyncObserver>>) -> Result<SyncSummary> {
+        crate::sync::run_async(self.inner.clone(), observer).await
+    }
+
+    /// Puts reports the server refused back in the queue; returns how many.
+    pub fn retry_failed(&self) -> Result<u64> {
+        Ok(self.inner.retry_failed()? as u64)
+    }
+
+    /// Call from the app's connectivity callback. While online, queued
+    /// reports are sent in the background (respecting each one's backoff)
+    /// and new ones soon after they are made; going offline stops that at
+    /// the next step. Returns at once.
+    pub fn set_online(&self, online: bool) {
+        self.auto.set_online(online);
+    }
+}
+
+impl Store {
+    fn create(&self, draft: &ReportDraft, buffers: Vec<Vec<u8>>) -> Result<Report> {
+        let core_draft = draft.to_core();
+        for path in &draft.photo_paths {
+            // Checked here, so that a missing file is a bad photo, not a storage failure.
+            check_photo_file(Path::new(path))?;
+        }
+        let sources: Vec<PhotoSource> =
+            draft.photo_paths.iter().map(|p| PhotoSource::Path(p.into())).chain(buffers.into_iter().map(PhotoSource::Bytes)).collect();
+
+        let report = if core_draft.location.is_some() || draft.allow_without_location {
+            self.inner.create_report(&core_draft, &sources)?
+        } else {
+            // Whether a photo's geotag can place the report is known only
+            // once the photos are read: prepare them here (one file in
+            // memory at a time, as the core does), and let the core store them.
+            core::Category::from_code(&core_draft.category)?;
+            core::domain::report::check_note(&core_draft.note)?;
+            check_photo_count(sources.len())?;
+            let prepared = sources
+                .iter()
+                .map(|source| match source {
+                    PhotoSource::Path(path) => Ok(core::photo::prepare(&read_photo_file(path)?)?),
+                    PhotoSource::Bytes(bytes) => Ok(core::photo::prepare(bytes)?),
+                })
+                .collect::<Result<Vec<PreparedPhoto>>>()?;
+            if prepared.iter().all(|p| p.geotag().is_none()) {
+                return Err(SuishoupaiError::NoLocation(
+                    "the report has no location: the photos carry no geotag and there is no device fix; place a pin on the map".into(),
+                ));
+            }
+            self.inner.create_report_from_prepared(&core_draft, &prepared)?
+        };
+        self.auto.nudge();
+        Ok(report.into())
+    }
+
+    fn path_of(&self, sha256: &str, kind: BlobKind) -> Result<String> {
+        let path = self.inner.photo_path(sha256, kind)?;
+        path.into_os_string().into_string().map_err(|p| SuishoupaiError::Storage(format!("the store's path is not UTF-8: {p:?}")))
+    }
+}
+
+fn check_photo_count(count: usize) -> core::Result<()> {
+    let max = core::domain::report::MAX_PHOTOS_PER_REPORT;
+    match count {
+        0 => Err(core::Error::NoPhotos),
+        got if got > max => Err(core::Error::TooManyPhotos { got, max }),
+        _ => Ok(()),
+    }
+}
+
+fn unreadable(path: &Path) -> impl FnOnce(std::io::Error) -> SuishoupaiError + '_ {
+    move |e| SuishoupaiError::BadPhoto(format!("cannot read photo file {}: {e}", path.display()))
+}
+
+/// A camera file the core can read (it checks the size and reads it).
+fn check_photo_file(path: &Path) -> Result<()> {
+    std::fs::File::open(path).map_err(unreadable(path))?;
+    if !std::fs::metadata(path).map_err(unreadable(path))?.is_file() {
+        return Err(SuishoupaiError::BadPhoto(format!("cannot read photo file {}: not a file", path.display())));
+    }
+    Ok(())
+}
+
+/// A camera file, refused before reading if it is larger than any photo.
+fn read_photo_file(path: &Path) -> Result<Vec<u8>> {
+    let len = std::fs::metadata(path).map_err(unreadable(path))?.len();
+    let max_bytes = core::photo::format::MAX_FILE_BYTES;
+    if len > max_bytes {
+        return Err(core::Error::FileTooLarge { bytes: len, max_bytes }.into());
+    }
+    std::fs::read(path).map_err(unreadable(path))
+}

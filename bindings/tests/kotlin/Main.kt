@@ -1,0 +1,133 @@
+// The generated Kotlin bindings against the real libsuishoupai, as an
+// Android app would call them (minus Android). Run by bindings/tests/run.sh:
+//   java -Djna.library.path=DIR -cp ... MainKt PHOTOS_DIR BAD_DIR [SERVER_URL TOKEN]
+// Exits non-zero if any check fails.
+
+import java.io.File
+import java.nio.file.Files
+import java.util.concurrent.atomic.AtomicInteger
+import kotlinx.coroutines.runBlocking
+import uniffi.suishoupai.*
+
+var passed = 0
+var failed = 0
+
+fun check(name: String, ok: Boolean, detail: () -> String = { "" }) {
+    if (ok) {
+        passed++
+        println("ok   $name")
+    } else {
+        failed++
+        println("FAIL $name ${detail()}")
+    }
+}
+
+inline fun <reified E : Throwable> expectError(name: String, block: () -> Unit) {
+    try {
+        block()
+        check(name, false) { "no error thrown" }
+    } catch (e: Throwable) {
+        check(name, e is E && !e.message.isNullOrBlank()) { "got ${e::class.qualifiedName}: ${e.message}" }
+    }
+}
+
+class CountingObserver : SyncObserver {
+    val calls = AtomicInteger()
+    @Volatile var last: Pair<ULong, ULong>? = null
+    override fun onProgress(done: ULong, total: ULong) {
+        calls.incrementAndGet()
+        last = done to total
+    }
+}
+
+fun main(args: Array<String>) {
+    val photos = File(args[0])
+    val bad = File(args[1])
+    val dataDir = Files.createTempDirectory("suishoupai-kotlin").toFile()
+
+    Store(dataDir.path).use { store ->
+        // Capture: a photo file plus the phone's fix from the AMap SDK (GCJ-02).
+        val gcj = convertCoordinates(39.915, 116.404, Crs.WGS84, Crs.GCJ02)
+        check("convert WGS84 -> GCJ02", Math.abs(gcj.latitude - 39.91640428150164) < 1e-9 && Math.abs(gcj.longitude - 116.41024449916938) < 1e-9) { "$gcj" }
+        val bd = convertCoordinates(gcj.latitude, gcj.longitude, Crs.GCJ02, Crs.BD09)
+        val back = convertCoordinates(bd.latitude, bd.longitude, Crs.BD09, Crs.WGS84)
+        check("convert BD09 -> WGS84 round trip", Math.abs(back.latitude - 39.915) < 1e-9 && Math.abs(back.longitude - 116.404) < 1e-9) { "$back" }
+
+        val report = store.createReport(
+            ReportDraft(
+                category = "flying_wire_charging",
+                photoPaths = listOf(File(photos, "google_pixel_N_E.jpg").path),
+                note = "楼道飞线充电",
+                deviceLocation = DeviceLocation(gcj.latitude, gcj.longitude, 12.0, Crs.GCJ02),
+            )
+        )
+        check("capture: id", report.id.length == 36) { report.id }
+        check("capture: device location stored as WGS84",
+            report.location?.source == LocationSource.DEVICE &&
+                Math.abs(report.location!!.latitude - 39.915) < 1e-7 && report.location!!.accuracyM == 12.0) { "${report.location}" }
+        check("capture: one photo", report.photos.size == 1 && report.photos[0].sha256.length == 64 && report.photos[0].bytes > 0uL) { "${report.photos}" }
+        check("capture: pending, submitted", report.syncState == SyncState.PENDING && report.status == ReportStatus.SUBMITTED && report.syncError == null)
+
+        // A camera buffer, with a pin the user placed on a Baidu map.
+        val jpeg = File(photos, "no_exif.jpg").readBytes()
+        val pinned = store.createReportFromBytes(
+            ReportDraft(category = "garbage", pin = ManualPin(bd.latitude, bd.longitude, Crs.BD09)), listOf(jpeg)
+        )
+        check("bytes + manual pin", pinned.location?.source == LocationSource.MANUAL && Math.abs(pinned.location!!.longitude - 116.404) < 1e-7) { "${pinned.location}" }
+
+        // List and get.
+        val listed = store.listReports()
+        check("list newest first", listed.map { it.id } == listOf(pinned.id, report.id)) { "${listed.map { it.id }}" }
+        check("get", store.getReport(report.id) == report)
+        check("counts", store.reportCount() == 2uL && store.pendingCount() == 2uL)
+        check("thumbnail file", File(store.thumbnailPath(report.photos[0].sha256)).isFile)
+        check("thumbnail bytes", store.thumbnailBytes(report.photos[0].sha256).take(2) == listOf(0xFF.toByte(), 0xD8.toByte()))
+
+        // Categories.
+        val zh = store.categories(Locale.ZH_CN)
+        val en = store.categories(Locale.EN)
+        check("categories", zh.size == 12 && zh.first { it.code == "garbage" }.name == "垃圾" && en.first { it.code == "garbage" }.name == "Rubbish") { "$zh" }
+
+        // Errors: typed, with a message to show, nothing stored.
+        expectError<SuishoupaiException.BadPhoto>("truncated photo is BadPhoto") {
+            store.createReport(ReportDraft(category = "garbage", photoPaths = listOf(File(bad, "truncated_in_scan.jpg").path)))
+        }
+        expectError<SuishoupaiException.TooLarge>("decompression bomb is TooLarge") {
+            store.createReport(ReportDraft(category = "garbage", photoPaths = listOf(File(bad, "bomb_60000x60000.jpg").path)))
+        }
+        expectError<SuishoupaiException.BadPhoto>("empty buffer is BadPhoto") {
+            store.createReportFromBytes(ReportDraft(category = "garbage", allowWithoutLocation = true), listOf(ByteArray(0)))
+        }
+        expectError<SuishoupaiException.NoLocation>("no location is NoLocation") {
+            store.createReportFromBytes(ReportDraft(category = "garbage"), listOf(jpeg))
+        }
+        expectError<SuishoupaiException.InvalidInput>("unknown category is InvalidInput") {
+            store.createReportFromBytes(ReportDraft(category = "nope", allowWithoutLocation = true), listOf(jpeg))
+        }
+        expectError<SuishoupaiException.NotFound>("unknown report is NotFound") {
+            store.getReport("01890a5d-ac96-774b-bcce-b302099a8057")
+        }
+        expectError<SuishoupaiException.NotLoggedIn>("sync before login is NotLoggedIn") { store.sync() }
+        check("errors stored nothing", store.reportCount() == 2uL)
+
+        // Sync against the real server, blocking and as a suspend function.
+        if (args.size >= 4) {
+            store.login(args[2], args[3])
+            val observer = CountingObserver()
+            val summary = store.sync(observer)
+            check("sync pushes both", summary.pushed == 2uL && summary.uploadedBytes > 0uL) { "$summary" }
+            check("observer heard progress", observer.calls.get() >= 2 && observer.last == (2uL to 2uL)) { "${observer.last}" }
+            check("synced", store.listReports().all { it.syncState == SyncState.SYNCED })
+            store.createReportFromBytes(ReportDraft(category = "garbage", allowWithoutLocation = true), listOf(File(photos, "kodak_cx7530_S_E_tiny.jpg").readBytes()))
+            val asyncSummary = runBlocking { store.syncAsync() }
+            check("syncAsync pushes the new one", asyncSummary.pushed == 1uL) { "$asyncSummary" }
+            check("nothing pending", store.pendingCount() == 0uL)
+        } else {
+            println("skip sync checks (no server given)")
+        }
+    }
+    dataDir.deleteRecursively()
+
+    println("kotlin: $passed passed, $failed failed")
+    if (failed > 0) System.exit(1)
+}

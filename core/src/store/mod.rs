@@ -215,6 +215,11 @@ pub fn outbox_due(tx: &Transaction, due_before: Option<i64>, limit: usize) -> Re
         .collect()
 }
 
+/// Whether a report still waits in the outbox to be sent (not refused).
+pub fn is_queued(tx: &Transaction, id: &ReportId) -> Result<bool> {
+    Ok(tx.prepare_cached("SELECT 1 FROM outbox WHERE report_id = ?1 AND failed = 0")?.exists([id.to_string()])?)
+}
+
 /// The server has the report: it leaves the outbox.
 pub fn mark_synced(tx: &Transaction, id: &ReportId, status: Option<ReportStatus>) -> Result<()> {
     tx.prepare_cached("DELETE FROM outbox WHERE report_id = ?1")?.execute([id.to_string()])?;

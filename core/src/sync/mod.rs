@@ -250,7 +250,7 @@ fn give_back(db: &Database, batch: &[store::OutboxItem], e: &Error) -> Result<()
     db.write(|tx| {
         for item in batch {
             // Only items still queued: some of the batch may have gone through.
-            if store::outbox_due(tx, None, usize::MAX)?.iter().any(|i| i.report.id == item.report.id) {
+            if store::is_queued(tx, &item.report.id)? {
                 store::mark_retry(tx, &item.report.id, &reason, now_ms() + backoff_ms(item.attempts))?;
             }
         }

@@ -6,6 +6,11 @@
 //! - `POST /v1/uploads` with [`UploadCreate`] → [`UploadState`]. Idempotent:
 //!   a photo the server already has answers `complete: true` (and is never sent
 //!   again); an upload under way answers its current offset.
+//! - `POST /v1/uploads/batch` with [`UploadBatch`] → [`UploadBatchStates`]:
+//!   the same for up to [`MAX_UPLOAD_BATCH`] photos in one round trip, one
+//!   state per photo in order. A device asks this once per push batch, so
+//!   that learning what the server already has costs one request, not one
+//!   per photo.
 //! - `HEAD /v1/uploads/{sha256}` → 200 with `Upload-Offset` and `Upload-Length`
 //!   headers, 404 if the server knows no such upload.
 //! - `PATCH /v1/uploads/{sha256}` with `Upload-Offset: N`,
@@ -13,9 +18,11 @@
 //!   [`MAX_CHUNK_BYTES`] of body → 204 with the new `Upload-Offset`. A wrong
 //!   offset answers 409 and changes nothing. The chunk is on disk (fsynced)
 //!   before the answer. The chunk that completes the upload makes the server
-//!   check the sha256 and that the bytes are a JPEG within the size limits;
-//!   on a mismatch the upload is discarded and the answer is 422
-//!   ([`ErrorBody`] with code `checksum_mismatch` or `bad_photo`).
+//!   check the sha256 and that the bytes are a whole JPEG (magic bytes, end
+//!   marker, dimensions from the header within the size limits); on a
+//!   mismatch the upload is discarded and the answer is 422 ([`ErrorBody`]
+//!   with code `checksum_mismatch` or `bad_photo`). The photo is durable
+//!   before that answer. Uploads of different photos may run in parallel.
 //!
 //! # Push
 //! `POST /v1/push` with [`PushRequest`] → [`PushResponse`], one [`PushResult`]
@@ -62,11 +69,26 @@ pub const MAX_CHUNK_BYTES: u64 = 256 * 1024;
 pub const MAX_PHOTO_BYTES: u64 = 16 * 1024 * 1024;
 /// The most reports one push may carry.
 pub const MAX_PUSH_REPORTS: usize = 100;
+/// The most photos one `POST /v1/uploads/batch` may ask about: a full push
+/// of reports with the most photos each.
+pub const MAX_UPLOAD_BATCH: usize = MAX_PUSH_REPORTS * crate::domain::report::MAX_PHOTOS_PER_REPORT;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadCreate {
     pub sha256: String,
     pub length: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadBatch {
+    pub uploads: Vec<UploadCreate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadBatchStates {
+    /// One per photo asked about, in the order asked.
+    pub uploads: Vec<UploadState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/v1/openapi.json"),
     ("POST", "/v1/uploads"),
+    ("POST", "/v1/uploads/batch"),
     ("HEAD", "/v1/uploads/{sha256}"),
     ("PATCH", "/v1/uploads/{sha256}"),
     ("POST", "/v1/push"),
@@ -61,6 +62,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub fn router(state: AppState) -> Router {
     let uploads = Router::new()
         .route("/v1/uploads", post(api::uploads::create))
+        .route("/v1/uploads/batch", post(api::uploads::create_batch))
         .route("/v1/uploads/{sha256}", head(api::uploads::offset).patch(api::uploads::append))
         .layer(map_response(tus_resumable));
     Router::new()

@@ -3,15 +3,21 @@
 //!
 //! A chunk is written (fsynced) before its offset moves in storage, so a
 //! crash between the two leaves the offset behind the bytes, and the client
-//! simply sends that chunk again. A complete upload is checked (sha256, JPEG
-//! within limits, decodable) before its blobs are stored, and its photo row
-//! is written last.
+//! simply sends that chunk again. The chunk that completes an upload is not
+//! written to the partial at all: the photo is checked (sha256, a whole JPEG
+//! within limits) from memory, stored durably under its name, and its photo
+//! row is written last. A photo that fits in one chunk, the usual case, thus
+//! costs one file and one row.
+//!
+//! Thumbnails are made when first asked for ([`thumbnail`]), not here:
+//! decoding every photo on arrival cost more CPU than receiving it, on the
+//! path a device waits on, while a coordinator looks at a fraction of them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use suishoupai_core::photo::{Format, exif, format, render, sha256_hex};
-use suishoupai_core::protocol::UploadState;
+use suishoupai_core::protocol::{UploadCreate, UploadState};
 
 use crate::app::AppState;
 use crate::blobs::BlobKind;
@@ -88,30 +94,46 @@ pub async fn append(app: &AppState, sha256: String, offset: u64, chunk: axum::bo
     if chunk.is_empty() {
         return Ok(offset);
     }
-    let key = sha256.clone();
-    app.blob(move |b| b.write_chunk(&key, offset, &chunk)).await?;
     if end < current.length {
+        let key = sha256.clone();
+        app.blob(move |b| b.write_chunk(&key, offset, &chunk)).await?;
         let key = sha256.clone();
         app.db(move |s| s.advance_upload(&key, offset, end)).await?;
         return Ok(end);
     }
-    complete(app, sha256, current.length).await?;
+    complete(app, sha256, offset, chunk).await?;
     Ok(end)
 }
 
-/// All bytes are in: check them, store the photo and its thumbnail, and
+/// Starts the uploads of many photos in one storage transaction (see
+/// [`crate::storage::Storage::start_uploads`]).
+pub async fn start(app: &AppState, uploads: Vec<UploadCreate>, user_id: i64) -> Result<Vec<UploadState>> {
+    app.db(move |s| s.start_uploads(&uploads, user_id)).await
+}
+
+/// The last chunk is in: check the whole photo, store it, then its row, and
 /// forget the partial. A photo that fails a check is discarded.
-async fn complete(app: &AppState, sha256: String, length: u64) -> Result<()> {
+async fn complete(app: &AppState, sha256: String, offset: u64, last_chunk: axum::body::Bytes) -> Result<()> {
     let key = sha256.clone();
-    let checked = app
+    let stored = app
         .blob(move |b| {
-            let bytes = b.read_partial(&key, length)?;
-            Ok(check_photo(&key, &bytes).map(|(meta, thumbnail)| (meta, thumbnail, bytes)))
+            let bytes = if offset == 0 {
+                last_chunk.to_vec()
+            } else {
+                let mut bytes = b.read_partial(&key, offset)?;
+                bytes.extend_from_slice(&last_chunk);
+                bytes
+            };
+            let checked = check_photo(&key, &bytes);
+            if checked.is_ok() {
+                b.put(BlobKind::Photo, &key, &bytes)?;
+            }
+            Ok(checked)
         })
         .await?;
     let key = sha256.clone();
-    let (meta, thumbnail, bytes) = match checked {
-        Ok(done) => done,
+    let meta = match stored {
+        Ok(meta) => meta,
         Err(refused) => {
             app.db(move |s| s.drop_upload(&key)).await?;
             let key = sha256.clone();
@@ -119,39 +141,61 @@ async fn complete(app: &AppState, sha256: String, length: u64) -> Result<()> {
             return Err(refused);
         }
     };
-    let photo = meta.clone();
-    app.blob(move |b| {
-        b.put(BlobKind::Photo, &key, &bytes)?;
-        b.put(BlobKind::Thumbnail, &key, &thumbnail)
-    })
-    .await?;
-    app.db(move |s| s.finish_upload(&photo)).await?;
-    app.blob(move |b| b.discard_partial(&sha256)).await
+    app.db(move |s| s.finish_upload(&meta)).await?;
+    if offset > 0 {
+        app.blob(move |b| b.discard_partial(&sha256)).await?;
+    }
+    Ok(())
 }
 
-/// Checks the bytes are the announced photo and a JPEG within the core's
-/// limits, and makes its thumbnail (which also proves it decodes).
-pub fn check_photo(sha256: &str, bytes: &[u8]) -> Result<(PhotoMeta, Vec<u8>)> {
+/// Checks the bytes are the announced photo and a whole JPEG within the
+/// core's limits, from its header and markers alone (no decoding: see the
+/// module's note on thumbnails).
+pub fn check_photo(sha256: &str, bytes: &[u8]) -> Result<PhotoMeta> {
     let actual = sha256_hex(bytes);
     if actual != sha256 {
         return Err(Error::ChecksumMismatch { expected: sha256.to_owned(), actual });
     }
-    let bad = |e: suishoupai_core::Error| Error::BadPhoto(e.to_string());
-    let header = format::read_header(bytes).map_err(bad)?;
+    let header = format::read_header(bytes).map_err(|e| Error::BadPhoto(e.to_string()))?;
     if header.format != Format::Jpeg {
         return Err(Error::BadPhoto(format!("the photo is {:?}; upload renditions are JPEG", header.format)));
     }
-    let decoded = render::decode_at_least(bytes, header, THUMBNAIL_LONG_EDGE).map_err(bad)?;
-    // Renditions from our app are upright already; another client's may
-    // still carry an EXIF orientation, which the thumbnail should honour.
-    let orientation = exif::read(bytes).orientation;
-    let pixels = render::make_upright(render::shrink_to_fit(decoded, THUMBNAIL_LONG_EDGE), orientation);
-    let thumbnail = render::encode_jpeg(&pixels, THUMBNAIL_QUALITY).map_err(bad)?;
+    // A JPEG ends with its EOI marker; one cut short in transfer or on the
+    // device's disk does not. (Trailing zero padding is tolerated.)
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |last| last + 1);
+    if !bytes[..end].ends_with(&[0xFF, 0xD9]) {
+        return Err(Error::BadPhoto("the JPEG is truncated: it does not end with an end-of-image marker".into()));
+    }
     // Upright size, as the device's report states it.
-    let (width, height) = match orientation {
+    let (width, height) = match exif::read(bytes).orientation {
         Some(5..=8) => (header.height, header.width),
         _ => (header.width, header.height),
     };
-    let meta = PhotoMeta { sha256: sha256.to_owned(), bytes: bytes.len() as u64, width, height, thumbnail_bytes: thumbnail.len() as u64 };
-    Ok((meta, thumbnail))
+    Ok(PhotoMeta { sha256: sha256.to_owned(), bytes: bytes.len() as u64, width, height })
+}
+
+/// The thumbnail of a stored photo, made and stored on first request.
+/// `None` if the photo itself is not stored.
+pub async fn thumbnail(app: &AppState, sha256: String) -> Result<Option<Vec<u8>>> {
+    app.blob(move |b| {
+        if let Some(thumbnail) = b.get(BlobKind::Thumbnail, &sha256)? {
+            return Ok(Some(thumbnail));
+        }
+        let Some(photo) = b.get(BlobKind::Photo, &sha256)? else { return Ok(None) };
+        let thumbnail = make_thumbnail(&photo)?;
+        // Two requests racing here both make it; the second put keeps the first.
+        b.put(BlobKind::Thumbnail, &sha256, &thumbnail)?;
+        Ok(Some(thumbnail))
+    })
+    .await
+}
+
+fn make_thumbnail(photo: &[u8]) -> Result<Vec<u8>> {
+    let bad = |e: suishoupai_core::Error| Error::BadPhoto(format!("the stored photo cannot be decoded for a thumbnail: {e}"));
+    let header = format::read_header(photo).map_err(bad)?;
+    let decoded = render::decode_at_least(photo, header, THUMBNAIL_LONG_EDGE).map_err(bad)?;
+    // Renditions from our app are upright already; another client's may
+    // still carry an EXIF orientation, which the thumbnail should honour.
+    let pixels = render::make_upright(render::shrink_to_fit(decoded, THUMBNAIL_LONG_EDGE), exif::read(photo).orientation);
+    render::encode_jpeg(&pixels, THUMBNAIL_QUALITY).map_err(bad)
 }

@@ -62,6 +62,15 @@ fn every_role_against_every_endpoint() {
             ("create upload", Method::POST, "/v1/uploads".into(), Some(json!({ "sha256": fresh_sha, "length": 10 }))),
             [200, 200, 200, 200, 403, 403, 200, 200],
         ),
+        (
+            (
+                "upload states",
+                Method::POST,
+                "/v1/uploads/batch".into(),
+                Some(json!({ "uploads": [{ "sha256": fresh_sha, "length": 10 }] })),
+            ),
+            [200, 200, 200, 200, 403, 403, 200, 200],
+        ),
         (("upload offset", Method::HEAD, format!("/v1/uploads/{}", a.sha256), None), [200, 200, 200, 200, 403, 403, 200, 200]),
         (("upload chunk", Method::PATCH, format!("/v1/uploads/{}", a.sha256), None), [204, 204, 204, 204, 403, 403, 204, 204]),
         (("push", Method::POST, "/v1/push".into(), Some(json!({ "reports": [] }))), [200, 200, 200, 200, 403, 403, 200, 200]),

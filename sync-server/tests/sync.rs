@@ -5,7 +5,7 @@ mod common;
 use common::{Server, assert_error, photos, report};
 use serde_json::{Value, json};
 use suishoupai_core::photo::sha256_hex;
-use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, MAX_PUSH_REPORTS};
+use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, MAX_PUSH_REPORTS, MAX_UPLOAD_BATCH};
 
 fn head_offset(server: &Server, token: &str, sha256: &str) -> (u16, Option<u64>) {
     let answer = server.request(reqwest::Method::HEAD, token, &format!("/v1/uploads/{sha256}")).send().unwrap();
@@ -65,13 +65,58 @@ fn upload_resumes_and_completes() {
     // A repeated last chunk whose answer was lost: the offset is past it.
     assert_error(server.patch(&token, sha, 1000, &bytes[1000..2000]), 409, "offset_mismatch", "");
 
-    // The photo is on disk, byte for byte, with a thumbnail.
+    // The photo is on disk, byte for byte; the partial is gone.
     let stored = std::fs::read(server.dir.path().join(format!("photos/renditions/{}/{sha}.jpg", &sha[..2]))).unwrap();
     assert_eq!(&stored, bytes);
-    let thumb = std::fs::read(server.dir.path().join(format!("photos/thumbnails/{}/{sha}.jpg", &sha[..2]))).unwrap();
-    let header = suishoupai_core::photo::format::read_header(&thumb).unwrap();
-    assert_eq!(header.width.max(header.height), 320);
     assert_eq!(std::fs::read_dir(server.dir.path().join("photos/partial")).unwrap().count(), 0);
+
+    // Its thumbnail is made on first request, then kept.
+    let thumb_path = server.dir.path().join(format!("photos/thumbnails/{}/{sha}.jpg", &sha[..2]));
+    assert!(!thumb_path.exists(), "no thumbnail before anyone asks");
+    assert_eq!(server.push(&token, &[report(&[photo])])[0]["outcome"], "accepted");
+    let answer = server.get(&token, &format!("/v1/photos/{sha}/thumbnail"));
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-type"], "image/jpeg");
+    let served = answer.bytes().unwrap();
+    let header = suishoupai_core::photo::format::read_header(&served).unwrap();
+    assert_eq!(header.width.max(header.height), 320);
+    assert_eq!(std::fs::read(&thumb_path).unwrap(), served, "kept for the next request");
+    assert_eq!(server.get(&token, &format!("/v1/photos/{sha}/thumbnail")).bytes().unwrap(), served);
+}
+
+#[test]
+fn a_batch_asks_about_many_uploads_in_one_request() {
+    let server = Server::start();
+    let token = server.user("ana", "resident");
+    let [done, under_way, new] = [&photos()[0], &photos()[1], &photos()[2]];
+    server.upload_photo(&token, done);
+    create(&server, &token, &under_way.sha256, under_way.rendition.len());
+    assert_eq!(server.patch(&token, &under_way.sha256, 0, &under_way.rendition[..500]).status(), 204);
+
+    let ask = |photos: &[&suishoupai_core::photo::PreparedPhoto]| {
+        let uploads: Vec<Value> = photos.iter().map(|p| json!({ "sha256": p.sha256, "length": p.rendition.len() })).collect();
+        server.post(&token, "/v1/uploads/batch", &json!({ "uploads": uploads }))
+    };
+    let answer = ask(&[new, done, under_way]);
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["tus-resumable"], "1.0.0");
+    let states: Value = answer.json().unwrap();
+    let state = |p: &suishoupai_core::photo::PreparedPhoto, offset: usize, complete: bool| json!({ "sha256": p.sha256, "offset": offset, "length": p.rendition.len(), "complete": complete });
+    assert_eq!(states, json!({ "uploads": [state(new, 0, false), state(done, done.rendition.len(), true), state(under_way, 500, false)] }));
+    // The new one was started: it takes its bytes at offset 0.
+    assert_eq!(server.patch(&token, &new.sha256, 0, &new.rendition).status(), 204);
+
+    // One bad entry refuses the whole request, naming it, and starts nothing.
+    let bad = json!({ "uploads": [{ "sha256": "a".repeat(64), "length": 10 }, { "sha256": "NOTHEX", "length": 10 }] });
+    assert_error(server.post(&token, "/v1/uploads/batch", &bad), 400, "bad_request", "uploads[1].sha256");
+    assert_eq!(head_offset(&server, &token, &"a".repeat(64)), (404, None));
+    let huge = json!({ "uploads": [{ "sha256": "a".repeat(64), "length": MAX_PHOTO_BYTES + 1 }] });
+    assert_error(server.post(&token, "/v1/uploads/batch", &huge), 413, "too_large", "uploads[0].length");
+    let many: Vec<Value> = (0..=MAX_UPLOAD_BATCH).map(|i| json!({ "sha256": format!("{i:064x}"), "length": 1 })).collect();
+    assert_error(server.post(&token, "/v1/uploads/batch", &json!({ "uploads": many })), 413, "too_large", "at most");
+    // Coordinators read; departments may not upload.
+    let department = server.user_with("works", "department", &["--department", "city-works"]);
+    assert_error(server.post(&department, "/v1/uploads/batch", &json!({ "uploads": [] })), 403, "forbidden", "");
 }
 
 #[test]
@@ -101,6 +146,7 @@ fn checksum_mismatch_and_bad_photos_are_discarded() {
     create(&server, &token, &cut_sha, cut.len());
     let answer = server.send_all(&token, &cut_sha, &cut);
     assert_error(answer, 422, "bad_photo", "truncated");
+    assert_eq!(head_offset(&server, &token, &cut_sha), (404, None));
 
     // A header bomb: 422 before any decoding.
     let bomb = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/testdata/bad/bomb_60000x60000.jpg")).unwrap();

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 
 use crate::error::{Error, Result};
-use crate::protocol::{ChangesPage, ErrorBody, PushRequest, PushResponse, UploadCreate, UploadState};
+use crate::protocol::{ChangesPage, ErrorBody, PushRequest, PushResponse, UploadBatch, UploadBatchStates, UploadCreate, UploadState};
 
 pub struct Http {
     client: Client,
@@ -57,9 +57,16 @@ impl Http {
         }
     }
 
-    pub fn create_upload(&self, sha256: &str, length: u64) -> Result<UploadState> {
-        let body = UploadCreate { sha256: sha256.to_owned(), length };
-        self.send(self.request(reqwest::Method::POST, "/v1/uploads").json(&body))?.json().map_err(network)
+    /// Starts (or looks up) the uploads of many photos; one state each, in order.
+    pub fn create_uploads(&self, uploads: Vec<UploadCreate>) -> Result<Vec<UploadState>> {
+        let asked = uploads.len();
+        let body = UploadBatch { uploads };
+        let states: UploadBatchStates =
+            self.send(self.request(reqwest::Method::POST, "/v1/uploads/batch").json(&body))?.json().map_err(network)?;
+        if states.uploads.len() != asked || body.uploads.iter().zip(&states.uploads).any(|(a, s)| a.sha256 != s.sha256) {
+            return Err(Error::Network("the server's upload states do not match the photos asked about".into()));
+        }
+        Ok(states.uploads)
     }
 
     /// The server's offset for an upload, after a 409.
@@ -69,7 +76,7 @@ impl Http {
     }
 
     /// Sends one chunk at `offset`; returns the server's new offset.
-    pub fn patch_upload(&self, sha256: &str, offset: u64, chunk: Vec<u8>) -> Result<u64> {
+    pub fn patch_upload(&self, sha256: &str, offset: u64, chunk: bytes::Bytes) -> Result<u64> {
         let request = self
             .request(reqwest::Method::PATCH, &format!("/v1/uploads/{sha256}"))
             .header("Tus-Resumable", "1.0.0")

@@ -9,12 +9,15 @@
 pub mod auto;
 mod http;
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::SyncSummary;
 use crate::domain::ReportId;
 use crate::error::{Error, Result};
-use crate::protocol::{MAX_CHUNK_BYTES, PushOutcome, PushRequest, WireReport};
+use crate::protocol::{MAX_CHUNK_BYTES, PushOutcome, PushRequest, UploadCreate, UploadState, WireReport};
 use crate::store::blobs::{BlobKind, BlobStore};
 use crate::store::{self, Database};
 
@@ -22,8 +25,13 @@ pub const SETTING_SERVER: &str = "server_url";
 pub const SETTING_TOKEN: &str = "token";
 const SETTING_CURSOR: &str = "pull_cursor";
 
-/// Reports per push: one server transaction each, small enough for 2G.
-const PUSH_BATCH: usize = 20;
+/// Reports per push: one server transaction each. 50 reports are ~25 KB of
+/// JSON, seconds on 2G, and few round trips on a good link.
+const PUSH_BATCH: usize = 50;
+/// Photos in flight at once. One at a time leaves a good link idle while
+/// the server makes each photo durable; a few at once keep it busy and let
+/// the server group its commits. On a weak link they share the line.
+const UPLOAD_WORKERS: usize = 4;
 const PULL_PAGE: u32 = 200;
 /// Backoff after a retryable failure: 2^attempts seconds, at most an hour.
 const MAX_BACKOFF_MS: i64 = 3_600_000;
@@ -148,42 +156,59 @@ fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigge
     };
     // Reports this run has already retried after `missing_photos`: a second
     // miss in one run waits for the next run instead of looping.
-    let mut retried_missing = std::collections::HashSet::new();
+    let mut retried_missing = HashSet::new();
     loop {
         steps.check()?;
         let batch = db.read(|tx| store::outbox_due(tx, due_before, PUSH_BATCH))?;
         if batch.is_empty() {
             return Ok(());
         }
-        let mut sendable = Vec::new();
-        for item in &batch {
-            match upload_photos(db, blobs, http, &item.report, summary, steps) {
-                Ok(()) => sendable.push(item),
-                Err(e) if e.is_retryable() => return give_back(db, &batch, &e),
-                Err(e @ (Error::ServerRefused { status: 401, .. } | Error::Cancelled)) => return Err(e),
-                Err(e) => db.write(|tx| store::mark_failed(tx, &item.report.id, &e.to_string()))?,
-            }
+        let photos = upload_photos(db, blobs, http, &batch, summary, steps);
+        if let Some(e) = photos.stopped_by {
+            // What did arrive is remembered, so the next run does not ask again.
+            db.write(|tx| photos.on_server.iter().try_for_each(|sha| store::set_photo_uploaded(tx, sha, true)))?;
+            return match e {
+                e if e.is_retryable() => give_back(db, &batch, &e),
+                e => Err(e),
+            };
         }
+        let (sendable, refused): (Vec<_>, Vec<_>) =
+            batch.iter().partition(|item| item.report.photos.iter().all(|p| !photos.refused.contains_key(&p.sha256)));
+        let mark_refused = |tx: &rusqlite::Transaction| -> Result<()> {
+            for sha in &photos.on_server {
+                store::set_photo_uploaded(tx, sha, true)?;
+            }
+            for item in &refused {
+                let reason = item.report.photos.iter().find_map(|p| photos.refused.get(&p.sha256)).map(Error::to_string);
+                store::mark_failed(tx, &item.report.id, &reason.unwrap_or_default())?;
+            }
+            Ok(())
+        };
         if sendable.is_empty() {
+            db.write(mark_refused)?;
             continue;
         }
         let request = PushRequest { reports: sendable.iter().map(|i| WireReport::from(&i.report)).collect() };
         let response = match http.push(&request) {
             Ok(response) => response,
-            Err(e) if e.is_retryable() => return give_back(db, &batch, &e),
-            Err(e @ Error::ServerRefused { status: 401, .. }) => return Err(e),
             Err(e) => {
-                // The whole batch was refused (400, 413): mark the first one
-                // alone if it is alone, otherwise send them one by one next time.
-                if sendable.len() == 1 {
-                    db.write(|tx| store::mark_failed(tx, &sendable[0].report.id, &e.to_string()))?;
-                    continue;
-                }
-                return push_one_by_one(db, http, &sendable, summary, steps);
+                db.write(mark_refused)?;
+                return match e {
+                    e if e.is_retryable() => give_back(db, &batch, &e),
+                    e @ Error::ServerRefused { status: 401, .. } => Err(e),
+                    // The whole batch was refused (400, 413): mark the first one
+                    // alone if it is alone, otherwise send them one by one.
+                    e if sendable.len() == 1 => {
+                        db.write(|tx| store::mark_failed(tx, &sendable[0].report.id, &e.to_string()))?;
+                        continue;
+                    }
+                    _ => push_one_by_one(db, http, &sendable, summary, steps),
+                };
             }
         };
         let mut stop_after_batch = None;
         db.write(|tx| {
+            mark_refused(tx)?;
             for result in &response.results {
                 let Ok(id) = ReportId::parse(&result.id) else { continue };
                 match result.outcome {
@@ -259,46 +284,182 @@ fn give_back(db: &Database, batch: &[store::OutboxItem], e: &Error) -> Result<()
     Err(Error::Network(detail))
 }
 
-/// Uploads the photos of a report that the server does not have yet,
-/// resuming where the server's offset says.
+/// Whether an error ends the whole run rather than one photo or report:
+/// the network is down (the next request would fail too), the token is
+/// refused, or the user cancelled.
+fn stops_run(e: &Error) -> bool {
+    e.is_retryable() || matches!(e, Error::ServerRefused { status: 401, .. } | Error::Cancelled)
+}
+
+/// What became of the photos of one push batch.
+#[derive(Default)]
+struct BatchPhotos {
+    /// Photos the server now has that this device did not know it had.
+    on_server: Vec<String>,
+    /// Photos refused for good (a bad photo, a rendition missing on disk).
+    refused: HashMap<String, Error>,
+    /// The error that ended the run, if one did (see [`stops_run`]).
+    stopped_by: Option<Error>,
+}
+
+/// An upload to make: the photo and where the server's copy stands.
+struct UploadJob {
+    sha256: String,
+    length: u64,
+    offset: u64,
+}
+
+/// Uploads the photos of a batch that the server does not have yet: one
+/// request asks where each stands, then [`UPLOAD_WORKERS`] threads send the
+/// rest, each resuming from the server's offset. The caller's thread
+/// gathers the results and polls for cancellation meanwhile.
 fn upload_photos(
     db: &Database,
     blobs: &BlobStore,
     http: &http::Http,
-    report: &crate::domain::Report,
+    batch: &[store::OutboxItem],
     summary: &mut SyncSummary,
     steps: &Steps,
-) -> Result<()> {
-    for photo in &report.photos {
-        if db.read(|tx| store::photo_uploaded(tx, &photo.sha256))? {
-            continue;
+) -> BatchPhotos {
+    let mut photos = BatchPhotos::default();
+    let jobs = match upload_jobs(db, http, batch, summary, &mut photos) {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            photos.stopped_by = Some(e);
+            return photos;
         }
-        let path = blobs.path(BlobKind::Rendition, &photo.sha256);
-        let bytes = std::fs::read(&path).map_err(Error::io(&path))?;
-        let state = http.create_upload(&photo.sha256, bytes.len() as u64)?;
-        let mut offset = state.offset.min(bytes.len() as u64);
-        summary.skipped_bytes += offset;
-        let mut conflicts = 0;
-        while offset < bytes.len() as u64 {
-            steps.check()?;
-            let end = (offset + MAX_CHUNK_BYTES).min(bytes.len() as u64);
-            match http.patch_upload(&photo.sha256, offset, bytes[offset as usize..end as usize].to_vec()) {
-                Ok(new_offset) => {
-                    summary.uploaded_bytes += end - offset;
-                    offset = new_offset;
+    };
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (results, finished) = mpsc::channel();
+    std::thread::scope(|scope| {
+        for _ in 0..UPLOAD_WORKERS.min(jobs.len()) {
+            let results = results.clone();
+            let (next, stop, jobs) = (&next, &stop, &jobs);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
+                    if results.send((job, upload_one(http, blobs, job, stop))).is_err() {
+                        break;
+                    }
                 }
-                // Someone else (our killed predecessor, a second device) moved
-                // the offset: ask where it stands and go on from there.
-                Err(Error::ServerRefused { status: 409, .. }) if conflicts < 3 => {
-                    conflicts += 1;
-                    offset = http.upload_offset(&photo.sha256)?;
+            });
+        }
+        drop(results);
+        loop {
+            match finished.recv_timeout(Duration::from_millis(50)) {
+                Ok((job, (sent, result))) => {
+                    summary.uploaded_bytes += sent;
+                    match result {
+                        Ok(()) => photos.on_server.push(job.sha256.clone()),
+                        Err(e) if stops_run(&e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            // The first cause, not a worker's "cancelled" that it caused.
+                            photos.stopped_by.get_or_insert(e);
+                        }
+                        Err(e) => {
+                            photos.refused.insert(job.sha256.clone(), e);
+                        }
+                    }
                 }
-                Err(e) => return Err(e),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = steps.check() {
+                        stop.store(true, Ordering::Relaxed);
+                        photos.stopped_by.get_or_insert(e);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
             }
         }
-        db.write(|tx| store::set_photo_uploaded(tx, &photo.sha256, true))?;
+    });
+    photos
+}
+
+/// The photos of a batch still to send, after asking the server in one
+/// request where each stands. Photos it has already count as skipped bytes.
+fn upload_jobs(
+    db: &Database,
+    http: &http::Http,
+    batch: &[store::OutboxItem],
+    summary: &mut SyncSummary,
+    photos: &mut BatchPhotos,
+) -> Result<Vec<UploadJob>> {
+    let mut wanted: Vec<UploadCreate> = Vec::new();
+    db.read(|tx| {
+        for photo in batch.iter().flat_map(|item| &item.report.photos) {
+            if !wanted.iter().any(|w| w.sha256 == photo.sha256) && !store::photo_uploaded(tx, &photo.sha256)? {
+                wanted.push(UploadCreate { sha256: photo.sha256.clone(), length: photo.bytes });
+            }
+        }
+        Ok(())
+    })?;
+    if wanted.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    let states: Vec<Result<UploadState>> = match http.create_uploads(wanted.clone()) {
+        Ok(states) => states.into_iter().map(Ok).collect(),
+        // One photo the server will not take (a 400 or 413 names it) must
+        // not hold back the others: ask about each alone.
+        Err(e) if !stops_run(&e) => wanted.iter().map(|w| http.create_uploads(vec![w.clone()]).map(|mut s| s.remove(0))).collect(),
+        Err(e) => return Err(e),
+    };
+    let mut jobs = Vec::new();
+    for (asked, state) in wanted.into_iter().zip(states) {
+        match state {
+            Ok(state) if state.complete => {
+                summary.skipped_bytes += asked.length;
+                photos.on_server.push(asked.sha256);
+            }
+            Ok(state) => {
+                let offset = state.offset.min(asked.length);
+                summary.skipped_bytes += offset;
+                jobs.push(UploadJob { sha256: asked.sha256, length: asked.length, offset });
+            }
+            Err(e) if stops_run(&e) => return Err(e),
+            Err(e) => {
+                photos.refused.insert(asked.sha256, e);
+            }
+        }
+    }
+    Ok(jobs)
+}
+
+/// Sends one photo from `job.offset` in chunks, until the server has it
+/// all or `stop` is set. Answers the bytes the server took, and how it ended.
+fn upload_one(http: &http::Http, blobs: &BlobStore, job: &UploadJob, stop: &AtomicBool) -> (u64, Result<()>) {
+    let path = blobs.path(BlobKind::Rendition, &job.sha256);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() as u64 == job.length => bytes::Bytes::from(bytes),
+        Ok(bytes) => {
+            let detail = format!("is {} bytes, the report says {}", bytes.len(), job.length);
+            return (0, Err(Error::InvalidInput(format!("the photo file {} {detail}", path.display()))));
+        }
+        Err(e) => return (0, Err(Error::io(&path)(e))),
+    };
+    let (mut offset, mut sent, mut conflicts) = (job.offset, 0, 0);
+    while offset < job.length {
+        if stop.load(Ordering::Relaxed) {
+            return (sent, Err(Error::Cancelled));
+        }
+        let end = (offset + MAX_CHUNK_BYTES).min(job.length);
+        match http.patch_upload(&job.sha256, offset, bytes.slice(offset as usize..end as usize)) {
+            Ok(new_offset) => {
+                sent += end - offset;
+                offset = new_offset;
+            }
+            // Someone else (our killed predecessor, a second device) moved
+            // the offset: ask where it stands and go on from there.
+            Err(Error::ServerRefused { status: 409, .. }) if conflicts < 3 => {
+                conflicts += 1;
+                match http.upload_offset(&job.sha256) {
+                    Ok(server_offset) => offset = server_offset,
+                    Err(e) => return (sent, Err(e)),
+                }
+            }
+            Err(e) => return (sent, Err(e)),
+        }
+    }
+    (sent, Ok(()))
 }
 
 /// Pulls pages of changes until the server has no more. The cursor is saved

@@ -16,6 +16,7 @@ use crate::blobs::BlobKind;
 use crate::error::{Error, Result};
 use crate::rules::rfc3339_ms;
 use crate::storage::{ReportFilter, ReportKey, StatusChange, StoredReport, report_not_found};
+use crate::uploads;
 
 pub const DEFAULT_REPORTS: usize = 50;
 pub const MAX_REPORTS: usize = 500;
@@ -104,25 +105,31 @@ pub async fn set_status(
 }
 
 pub async fn photo(user: User, State(app): State<AppState>, Path(sha256): Path<String>) -> Result<Response> {
-    serve_blob(user, app, sha256, BlobKind::Photo).await
+    check_visible(&user, &app, &sha256).await?;
+    let key = sha256.clone();
+    let bytes = app.blob(move |b| b.get(BlobKind::Photo, &key)).await?;
+    serve_jpeg(&sha256, bytes)
 }
 
 pub async fn thumbnail(user: User, State(app): State<AppState>, Path(sha256): Path<String>) -> Result<Response> {
-    serve_blob(user, app, sha256, BlobKind::Thumbnail).await
+    check_visible(&user, &app, &sha256).await?;
+    let bytes = uploads::thumbnail(&app, sha256.clone()).await?;
+    serve_jpeg(&sha256, bytes)
 }
 
-async fn serve_blob(user: User, app: AppState, sha256: String, kind: BlobKind) -> Result<Response> {
-    check_sha256(&sha256)?;
-    let scope = auth::scope(&user);
-    let key = sha256.clone();
+/// 404 unless a report the caller may see contains the photo.
+async fn check_visible(user: &User, app: &AppState, sha256: &str) -> Result<()> {
+    check_sha256(sha256)?;
+    let scope = auth::scope(user);
+    let key = sha256.to_owned();
     if !app.db(move |s| s.photo_visible(&scope, &key)).await? {
         return Err(Error::NotFound(format!("no photo {sha256}")));
     }
-    let key = sha256.clone();
-    let bytes = app
-        .blob(move |b| b.get(kind, &key))
-        .await?
-        .ok_or_else(|| Error::Internal(format!("photo {sha256} ({kind:?}) has a row but no file")))?;
+    Ok(())
+}
+
+fn serve_jpeg(sha256: &str, bytes: Option<Vec<u8>>) -> Result<Response> {
+    let bytes = bytes.ok_or_else(|| Error::Internal(format!("photo {sha256} has a row but no file")))?;
     Ok((
         [
             (CONTENT_TYPE, "image/jpeg".to_owned()),

@@ -1,11 +1,14 @@
-//! `POST /v1/uploads`, `HEAD` and `PATCH /v1/uploads/{sha256}`: resumable
-//! photo uploads. The order of writes lives in [`crate::uploads`].
+//! `POST /v1/uploads`, `POST /v1/uploads/batch`, `HEAD` and
+//! `PATCH /v1/uploads/{sha256}`: resumable photo uploads. The order of
+//! writes lives in [`crate::uploads`].
 
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, UploadCreate};
+use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, MAX_UPLOAD_BATCH, UploadBatch, UploadBatchStates, UploadCreate};
+
+use suishoupai_core::store::blobs::is_sha256_hex;
 
 use super::{Json, Path, check_sha256, read_body};
 use crate::app::AppState;
@@ -15,16 +18,42 @@ use crate::uploads;
 
 pub async fn create(user: User, State(app): State<AppState>, Json(request): Json<UploadCreate>) -> Result<Response> {
     require_reporter(&user)?;
-    check_sha256(&request.sha256)?;
-    if request.length == 0 {
-        return Err(Error::BadRequest("length must be at least 1 byte".into()));
-    }
-    if request.length > MAX_PHOTO_BYTES {
-        return Err(Error::TooLarge(format!("length {} is over the largest photo taken, {MAX_PHOTO_BYTES} bytes", request.length)));
-    }
-    let state = app.db(move |s| s.start_upload(&request.sha256, request.length, user.id)).await?;
+    check_upload(&request, "")?;
+    let state = uploads::start(&app, vec![request], user.id).await?.remove(0);
     let location = format!("/v1/uploads/{}", state.sha256);
     Ok(([(LOCATION, location)], axum::Json(state)).into_response())
+}
+
+pub async fn create_batch(
+    user: User,
+    State(app): State<AppState>,
+    Json(request): Json<UploadBatch>,
+) -> Result<axum::Json<UploadBatchStates>> {
+    require_reporter(&user)?;
+    if request.uploads.len() > MAX_UPLOAD_BATCH {
+        return Err(Error::TooLarge(format!(
+            "a batch asks about at most {MAX_UPLOAD_BATCH} photos, this one about {}",
+            request.uploads.len()
+        )));
+    }
+    for (index, upload) in request.uploads.iter().enumerate() {
+        check_upload(upload, &format!("uploads[{index}]."))?;
+    }
+    Ok(axum::Json(UploadBatchStates { uploads: uploads::start(&app, request.uploads, user.id).await? }))
+}
+
+/// The checks of one announced upload; `field` prefixes the names in errors.
+fn check_upload(upload: &UploadCreate, field: &str) -> Result<()> {
+    if !is_sha256_hex(&upload.sha256) {
+        return Err(Error::BadRequest(format!("{field}sha256 must be 64 lower-case hex digits")));
+    }
+    if upload.length == 0 {
+        return Err(Error::BadRequest(format!("{field}length must be at least 1 byte")));
+    }
+    if upload.length > MAX_PHOTO_BYTES {
+        return Err(Error::TooLarge(format!("{field}length {} is over the largest photo taken, {MAX_PHOTO_BYTES} bytes", upload.length)));
+    }
+    Ok(())
 }
 
 pub async fn offset(user: User, State(app): State<AppState>, Path(sha256): Path<String>) -> Result<Response> {

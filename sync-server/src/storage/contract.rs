@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 use suishoupai_core::ReportStatus;
-use suishoupai_core::protocol::PushOutcome;
+use suishoupai_core::protocol::{PushOutcome, UploadCreate};
 
-use super::{NewUser, PhotoMeta, Scope, StatusChange, Storage};
+use super::{NewUser, PhotoMeta, Scope, StatusChange, Storage, UploadRow};
 use crate::auth::{Role, User};
 use crate::error::Error;
 use crate::rules;
@@ -23,7 +23,7 @@ fn user(storage: &dyn Storage, name: &str, role: Role) -> User {
 }
 
 fn photo(storage: &dyn Storage) {
-    let meta = PhotoMeta { sha256: PHOTO.into(), bytes: 100, width: 4, height: 3, thumbnail_bytes: 10 };
+    let meta = PhotoMeta { sha256: PHOTO.into(), bytes: 100, width: 4, height: 3 };
     storage.finish_upload(&meta).unwrap();
 }
 
@@ -58,12 +58,28 @@ pub fn push_is_idempotent_and_first_content_wins(storage: &dyn Storage) {
 pub fn upload_offsets_move_only_from_the_offset_seen(storage: &dyn Storage) {
     let ana = user(storage, "ana", Role::Resident);
     let sha = "2222222222222222222222222222222222222222222222222222222222222222";
-    assert_eq!(storage.start_upload(sha, 10, ana.id).unwrap().offset, 0);
+    let start = |length: u64| storage.start_uploads(&[UploadCreate { sha256: sha.into(), length }], ana.id).unwrap()[0].offset;
+    assert_eq!(start(10), 0);
     storage.advance_upload(sha, 0, 4).unwrap();
     assert!(matches!(storage.advance_upload(sha, 0, 8), Err(Error::OffsetMismatch { expected: 4, got: 0 })));
     assert_eq!(storage.upload(sha).unwrap().unwrap().offset, 4);
-    assert_eq!(storage.start_upload(sha, 10, ana.id).unwrap().offset, 4, "restarting keeps the offset");
-    assert_eq!(storage.start_upload(sha, 11, ana.id).unwrap().offset, 0, "another length starts again");
+    assert_eq!(start(10), 4, "restarting keeps the offset");
+    assert_eq!(start(11), 0, "another length starts again");
+}
+
+/// One call answers many photos, in order: complete, under way, new.
+pub fn uploads_start_together_in_order(storage: &dyn Storage) {
+    let ana = user(storage, "ana", Role::Resident);
+    photo(storage);
+    let under_way = "3333333333333333333333333333333333333333333333333333333333333333";
+    let new = "4444444444444444444444444444444444444444444444444444444444444444";
+    storage.start_uploads(&[UploadCreate { sha256: under_way.into(), length: 50 }], ana.id).unwrap();
+    storage.advance_upload(under_way, 0, 20).unwrap();
+    let asked = [(new, 7), (PHOTO, 100), (under_way, 50)].map(|(sha, length)| UploadCreate { sha256: sha.into(), length });
+    let states = storage.start_uploads(&asked, ana.id).unwrap();
+    let got: Vec<_> = states.iter().map(|s| (s.sha256.as_str(), s.offset, s.length, s.complete)).collect();
+    assert_eq!(got, [(new, 0, 7, false), (PHOTO, 100, 100, true), (under_way, 20, 50, false)]);
+    assert_eq!(storage.upload(new).unwrap(), Some(UploadRow { length: 7, offset: 0 }));
 }
 
 /// Writers append events while a reader pages through the feed: the reader

@@ -32,7 +32,7 @@ pub mod sqlite;
 
 use serde::Serialize;
 use suishoupai_core::ReportStatus;
-use suishoupai_core::protocol::{Change, PushResult, UploadState, WireReport};
+use suishoupai_core::protocol::{Change, PushResult, UploadCreate, UploadState, WireReport};
 
 use crate::auth::{Role, User};
 use crate::error::{Error, Result};
@@ -60,14 +60,14 @@ pub struct NewUser {
     pub department: Option<String>,
 }
 
-/// A complete photo: its rendition and thumbnail are in the blob store.
+/// A complete photo: its bytes are in the blob store. (Its thumbnail is
+/// made when first asked for.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhotoMeta {
     pub sha256: String,
     pub bytes: u64,
     pub width: u32,
     pub height: u32,
-    pub thumbnail_bytes: u64,
 }
 
 /// An upload under way.
@@ -180,10 +180,11 @@ pub trait Storage: Send + Sync + 'static {
 
     fn photo(&self, sha256: &str) -> Result<Option<PhotoMeta>>;
     fn upload(&self, sha256: &str) -> Result<Option<UploadRow>>;
-    /// Starts an upload, or answers the state of the one under way or of the
-    /// complete photo. An upload under way with another length starts again
-    /// from 0 (one of the two announcements was wrong; the checksum decides).
-    fn start_upload(&self, sha256: &str, length: u64, user_id: i64) -> Result<UploadState>;
+    /// For each photo, in one transaction: starts an upload, or answers the
+    /// state of the one under way or of the complete photo. An upload under
+    /// way with another length starts again from 0 (one of the two
+    /// announcements was wrong; the checksum decides).
+    fn start_uploads(&self, uploads: &[UploadCreate], user_id: i64) -> Result<Vec<UploadState>>;
     /// Moves the offset from `from` to `to`, or fails with
     /// [`Error::OffsetMismatch`] and changes nothing.
     fn advance_upload(&self, sha256: &str, from: u64, to: u64) -> Result<()>;

@@ -19,7 +19,7 @@ use chrono::{SecondsFormat, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params, params_from_iter};
 use suishoupai_core::ReportStatus;
-use suishoupai_core::protocol::{Change, PushOutcome, PushResult, UploadState, WireReport};
+use suishoupai_core::protocol::{Change, PushOutcome, PushResult, UploadCreate, UploadState, WireReport};
 
 use super::{
     Candidate, ChangeBatch, HistoryEntry, NewUser, PhotoMeta, ReportFilter, ReportKey, ReportPage, Scope, StatusChange, Storage,
@@ -33,7 +33,11 @@ pub const DATABASE_FILE: &str = "server.sqlite3";
 /// Numbered migrations; each runs in one transaction with the bump of
 /// `user_version`. Shipped migrations are never edited: the upgrade test
 /// replays a frozen copy of an old database against them.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_users_and_photos.sql"), include_str!("migrations/0002_reports_and_events.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_users_and_photos.sql"),
+    include_str!("migrations/0002_reports_and_events.sql"),
+    include_str!("migrations/0003_thumbnails_on_demand.sql"),
+];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -391,17 +395,36 @@ fn report_in_scope(tx: &Connection, scope: &Scope, id: &str) -> Result<Option<St
 
 fn photo_meta(tx: &Connection, sha256: &str) -> Result<Option<PhotoMeta>> {
     Ok(tx
-        .prepare_cached("SELECT bytes, width, height, thumbnail_bytes FROM photos WHERE sha256 = ?1")?
+        .prepare_cached("SELECT bytes, width, height FROM photos WHERE sha256 = ?1")?
         .query_row([sha256], |r| {
-            Ok(PhotoMeta {
-                sha256: sha256.to_owned(),
-                bytes: r.get::<_, i64>(0)? as u64,
-                width: r.get(1)?,
-                height: r.get(2)?,
-                thumbnail_bytes: r.get::<_, i64>(3)? as u64,
-            })
+            Ok(PhotoMeta { sha256: sha256.to_owned(), bytes: r.get::<_, i64>(0)? as u64, width: r.get(1)?, height: r.get(2)? })
         })
         .optional()?)
+}
+
+/// One photo of [`Storage::start_uploads`], inside its transaction.
+fn start_upload(tx: &Connection, upload: &UploadCreate, user_id: i64, started_at: &str) -> Result<UploadState> {
+    let UploadCreate { sha256, length } = upload;
+    let state = |offset: u64, length: u64, complete: bool| UploadState { sha256: sha256.clone(), offset, length, complete };
+    if let Some(photo) = photo_meta(tx, sha256)? {
+        return Ok(state(photo.bytes, photo.bytes, true));
+    }
+    let under_way = tx
+        .prepare_cached("SELECT length, offset FROM uploads WHERE sha256 = ?1")?
+        .query_row([sha256], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+        .optional()?;
+    match under_way {
+        Some((known, offset)) if known == *length => Ok(state(offset, *length, false)),
+        _ => {
+            tx.prepare_cached(
+                "INSERT INTO uploads (sha256, length, offset, started_by, started_at) VALUES (?1, ?2, 0, ?3, ?4)
+                 ON CONFLICT (sha256) DO UPDATE SET length = excluded.length, offset = 0,
+                     started_by = excluded.started_by, started_at = excluded.started_at",
+            )?
+            .execute(params![sha256, *length as i64, user_id, started_at])?;
+            Ok(state(0, *length, false))
+        }
+    }
 }
 
 fn accepted(id: &str, status: ReportStatus) -> PushResult {
@@ -553,30 +576,9 @@ impl Storage for SqliteStorage {
         })
     }
 
-    fn start_upload(&self, sha256: &str, length: u64, user_id: i64) -> Result<UploadState> {
-        self.write(|tx| {
-            let state = |offset: u64, length: u64, complete: bool| UploadState { sha256: sha256.to_owned(), offset, length, complete };
-            if let Some(photo) = photo_meta(tx, sha256)? {
-                return Ok(state(photo.bytes, photo.bytes, true));
-            }
-            let under_way = tx
-                .query_row("SELECT length, offset FROM uploads WHERE sha256 = ?1", [sha256], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-                })
-                .optional()?;
-            match under_way {
-                Some((known, offset)) if known == length => Ok(state(offset, length, false)),
-                _ => {
-                    tx.execute(
-                        "INSERT INTO uploads (sha256, length, offset, started_by, started_at) VALUES (?1, ?2, 0, ?3, ?4)
-                         ON CONFLICT (sha256) DO UPDATE SET length = excluded.length, offset = 0,
-                             started_by = excluded.started_by, started_at = excluded.started_at",
-                        params![sha256, length as i64, user_id, now()],
-                    )?;
-                    Ok(state(0, length, false))
-                }
-            }
-        })
+    fn start_uploads(&self, uploads: &[UploadCreate], user_id: i64) -> Result<Vec<UploadState>> {
+        let started_at = now();
+        self.write(|tx| uploads.iter().map(|upload| start_upload(tx, upload, user_id, &started_at)).collect())
     }
 
     fn advance_upload(&self, sha256: &str, from: u64, to: u64) -> Result<()> {
@@ -596,9 +598,8 @@ impl Storage for SqliteStorage {
     fn finish_upload(&self, photo: &PhotoMeta) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, thumbnail_bytes, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![photo.sha256, photo.bytes as i64, photo.width, photo.height, photo.thumbnail_bytes as i64, now()],
+                "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![photo.sha256, photo.bytes as i64, photo.width, photo.height, now()],
             )?;
             tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [&photo.sha256])?;
             Ok(())
@@ -745,6 +746,11 @@ mod tests {
     #[test]
     fn contract_upload_offsets_move_only_from_the_offset_seen() {
         contract::upload_offsets_move_only_from_the_offset_seen(&fresh().1);
+    }
+
+    #[test]
+    fn contract_uploads_start_together_in_order() {
+        contract::uploads_start_together_in_order(&fresh().1);
     }
 
     #[test]

@@ -34,6 +34,12 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&*storage)).await.map_err(|e| Error::Internal(format!("storage task failed: {e}")))?
     }
 
+    /// Runs a step that needs both storage and blobs as one blocking task.
+    pub async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&dyn Storage, &dyn Blobs) -> Result<T> + Send + 'static) -> Result<T> {
+        let (storage, blobs) = (self.storage.clone(), self.blobs.clone());
+        tokio::task::spawn_blocking(move || f(&*storage, &*blobs)).await.map_err(|e| Error::Internal(format!("upload task failed: {e}")))?
+    }
+
     /// Runs a blob call (file I/O, fsync, photo checks) on the blocking pool.
     pub async fn blob<T: Send + 'static>(&self, f: impl FnOnce(&dyn Blobs) -> Result<T> + Send + 'static) -> Result<T> {
         let blobs = self.blobs.clone();

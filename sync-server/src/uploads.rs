@@ -19,10 +19,12 @@ use std::sync::{Arc, Mutex};
 use suishoupai_core::photo::{Format, exif, format, render, sha256_hex};
 use suishoupai_core::protocol::{UploadCreate, UploadState};
 
+use axum::body::Bytes;
+
 use crate::app::AppState;
-use crate::blobs::BlobKind;
+use crate::blobs::{BlobKind, Blobs};
 use crate::error::{Error, Result};
-use crate::storage::PhotoMeta;
+use crate::storage::{PhotoMeta, Storage};
 
 /// Long edge of the thumbnails the read API serves.
 pub const THUMBNAIL_LONG_EDGE: u32 = 320;
@@ -67,19 +69,27 @@ impl Drop for UploadGuard<'_> {
 
 /// The state of an upload for HEAD: under way, or complete (offset = length).
 pub async fn state(app: &AppState, sha256: String) -> Result<UploadState> {
-    let key = sha256.clone();
-    let (upload, photo) = app.db(move |s| Ok((s.upload(&key)?, s.photo(&key)?))).await?;
-    match (photo, upload) {
+    app.db(move |s| stored_state(s, sha256)).await
+}
+
+fn stored_state(storage: &dyn Storage, sha256: String) -> Result<UploadState> {
+    match (storage.photo(&sha256)?, storage.upload(&sha256)?) {
         (Some(photo), _) => Ok(UploadState { sha256, offset: photo.bytes, length: photo.bytes, complete: true }),
         (None, Some(up)) => Ok(UploadState { sha256, offset: up.offset, length: up.length, complete: false }),
         (None, None) => Err(Error::NotFound(format!("no upload {sha256}"))),
     }
 }
 
-/// Appends one chunk at `offset`; answers the new offset.
-pub async fn append(app: &AppState, sha256: String, offset: u64, chunk: axum::body::Bytes) -> Result<u64> {
+/// Appends one chunk at `offset`; answers the new offset. The whole step
+/// runs as one blocking task: a photo's latency is what limits a device's
+/// sync on a fast link, and each hop to the blocking pool adds to it.
+pub async fn append(app: &AppState, sha256: String, offset: u64, chunk: Bytes) -> Result<u64> {
     let _held = app.upload_locks.hold(&sha256).await;
-    let current = state(app, sha256.clone()).await?;
+    app.blocking(move |storage, blobs| append_held(storage, blobs, sha256, offset, &chunk)).await
+}
+
+fn append_held(storage: &dyn Storage, blobs: &dyn Blobs, sha256: String, offset: u64, chunk: &[u8]) -> Result<u64> {
+    let current = stored_state(storage, sha256.clone())?;
     if offset != current.offset {
         return Err(Error::OffsetMismatch { expected: current.offset, got: offset });
     }
@@ -95,13 +105,11 @@ pub async fn append(app: &AppState, sha256: String, offset: u64, chunk: axum::bo
         return Ok(offset);
     }
     if end < current.length {
-        let key = sha256.clone();
-        app.blob(move |b| b.write_chunk(&key, offset, &chunk)).await?;
-        let key = sha256.clone();
-        app.db(move |s| s.advance_upload(&key, offset, end)).await?;
+        blobs.write_chunk(&sha256, offset, chunk)?;
+        storage.advance_upload(&sha256, offset, end)?;
         return Ok(end);
     }
-    complete(app, sha256, offset, chunk).await?;
+    complete(storage, blobs, &sha256, offset, chunk)?;
     Ok(end)
 }
 
@@ -113,37 +121,28 @@ pub async fn start(app: &AppState, uploads: Vec<UploadCreate>, user_id: i64) -> 
 
 /// The last chunk is in: check the whole photo, store it, then its row, and
 /// forget the partial. A photo that fails a check is discarded.
-async fn complete(app: &AppState, sha256: String, offset: u64, last_chunk: axum::body::Bytes) -> Result<()> {
-    let key = sha256.clone();
-    let stored = app
-        .blob(move |b| {
-            let bytes = if offset == 0 {
-                last_chunk.to_vec()
-            } else {
-                let mut bytes = b.read_partial(&key, offset)?;
-                bytes.extend_from_slice(&last_chunk);
-                bytes
-            };
-            let checked = check_photo(&key, &bytes);
-            if checked.is_ok() {
-                b.put(BlobKind::Photo, &key, &bytes)?;
-            }
-            Ok(checked)
-        })
-        .await?;
-    let key = sha256.clone();
-    let meta = match stored {
+fn complete(storage: &dyn Storage, blobs: &dyn Blobs, sha256: &str, offset: u64, last_chunk: &[u8]) -> Result<()> {
+    let earlier;
+    let bytes = if offset == 0 {
+        last_chunk
+    } else {
+        let mut whole = blobs.read_partial(sha256, offset)?;
+        whole.extend_from_slice(last_chunk);
+        earlier = whole;
+        &earlier[..]
+    };
+    let meta = match check_photo(sha256, bytes) {
         Ok(meta) => meta,
         Err(refused) => {
-            app.db(move |s| s.drop_upload(&key)).await?;
-            let key = sha256.clone();
-            app.blob(move |b| b.discard_partial(&key)).await?;
+            storage.drop_upload(sha256)?;
+            blobs.discard_partial(sha256)?;
             return Err(refused);
         }
     };
-    app.db(move |s| s.finish_upload(&meta)).await?;
+    blobs.put(BlobKind::Photo, sha256, bytes)?;
+    storage.finish_upload(&meta)?;
     if offset > 0 {
-        app.blob(move |b| b.discard_partial(&sha256)).await?;
+        blobs.discard_partial(sha256)?;
     }
     Ok(())
 }

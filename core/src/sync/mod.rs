@@ -11,8 +11,8 @@ mod http;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::SyncSummary;
 use crate::domain::ReportId;
@@ -27,11 +27,19 @@ const SETTING_CURSOR: &str = "pull_cursor";
 
 /// Reports per push: one server transaction each. 50 reports are ~25 KB of
 /// JSON, seconds on 2G, and few round trips on a good link.
-const PUSH_BATCH: usize = 50;
-/// Photos in flight at once. One at a time leaves a good link idle while
-/// the server makes each photo durable; a few at once keep it busy and let
-/// the server group its commits. On a weak link they share the line.
-const UPLOAD_WORKERS: usize = 4;
+const PUSH_BATCH: usize = 100;
+/// Photos in flight at most. One at a time leaves a good link idle while
+/// the server makes each photo durable; several keep it busy and let the
+/// server group its commits. On 2G, though, parallel uploads only split the
+/// line until no chunk finishes within its timeout; so a run starts with
+/// one and adds one for each photo that goes through fast (like TCP's slow
+/// start), and drops one for each slow chunk.
+const MAX_UPLOAD_WORKERS: usize = 8;
+/// A photo that arrives at this rate or faster earns another worker.
+const FAST_UPLOAD_BYTES_PER_SEC: f64 = 1_000_000.0;
+/// A chunk slower than this retires a worker, down to one: a 256 KiB chunk
+/// then still has four times this before the request times out.
+const SLOW_CHUNK: Duration = Duration::from_secs(15);
 const PULL_PAGE: u32 = 200;
 /// Backoff after a retryable failure: 2^attempts seconds, at most an hour.
 const MAX_BACKOFF_MS: i64 = 3_600_000;
@@ -157,13 +165,14 @@ fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigge
     // Reports this run has already retried after `missing_photos`: a second
     // miss in one run waits for the next run instead of looping.
     let mut retried_missing = HashSet::new();
+    let mut upload_workers = 1;
     loop {
         steps.check()?;
         let batch = db.read(|tx| store::outbox_due(tx, due_before, PUSH_BATCH))?;
         if batch.is_empty() {
             return Ok(());
         }
-        let photos = upload_photos(db, blobs, http, &batch, summary, steps);
+        let photos = upload_photos(db, blobs, http, &batch, &mut upload_workers, summary, steps);
         if let Some(e) = photos.stopped_by {
             // What did arrive is remembered, so the next run does not ask again.
             db.write(|tx| photos.on_server.iter().try_for_each(|sha| store::set_photo_uploaded(tx, sha, true)))?;
@@ -310,14 +319,16 @@ struct UploadJob {
 }
 
 /// Uploads the photos of a batch that the server does not have yet: one
-/// request asks where each stands, then [`UPLOAD_WORKERS`] threads send the
+/// request asks where each stands, then up to `workers` threads send the
 /// rest, each resuming from the server's offset. The caller's thread
-/// gathers the results and polls for cancellation meanwhile.
+/// gathers the results, sets the number of workers for the link's speed
+/// (kept in `workers` for the next batch) and polls for cancellation.
 fn upload_photos(
     db: &Database,
     blobs: &BlobStore,
     http: &http::Http,
     batch: &[store::OutboxItem],
+    workers: &mut usize,
     summary: &mut SyncSummary,
     steps: &Steps,
 ) -> BatchPhotos {
@@ -330,47 +341,73 @@ fn upload_photos(
         }
     };
     let next = AtomicUsize::new(0);
+    let retire = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let (results, finished) = mpsc::channel();
     std::thread::scope(|scope| {
-        for _ in 0..UPLOAD_WORKERS.min(jobs.len()) {
+        let spawn_worker = || {
             let results = results.clone();
-            let (next, stop, jobs) = (&next, &stop, &jobs);
+            let (next, retire, stop, jobs) = (&next, &retire, &stop, &jobs);
             scope.spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
+                    if retire.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+                        break;
+                    }
                     let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
                     if results.send((job, upload_one(http, blobs, job, stop))).is_err() {
                         break;
                     }
                 }
             });
+        };
+        // `pace` is what the link has earned; `running` the workers alive.
+        let mut pace = (*workers).clamp(1, MAX_UPLOAD_WORKERS);
+        let mut running = pace.min(jobs.len());
+        for _ in 0..running {
+            spawn_worker();
         }
-        drop(results);
-        loop {
-            match finished.recv_timeout(Duration::from_millis(50)) {
-                Ok((job, (sent, result))) => {
-                    summary.uploaded_bytes += sent;
-                    match result {
-                        Ok(()) => photos.on_server.push(job.sha256.clone()),
-                        Err(e) if stops_run(&e) => {
-                            stop.store(true, Ordering::Relaxed);
-                            // The first cause, not a worker's "cancelled" that it caused.
-                            photos.stopped_by.get_or_insert(e);
-                        }
-                        Err(e) => {
-                            photos.refused.insert(job.sha256.clone(), e);
-                        }
-                    }
+        let mut received = 0;
+        while received < jobs.len() {
+            // After a stop, only the photos already taken still report.
+            if stop.load(Ordering::Relaxed) && received >= next.load(Ordering::Relaxed).min(jobs.len()) {
+                break;
+            }
+            let Ok((job, sent)) = finished.recv_timeout(Duration::from_millis(50)) else {
+                if let Err(e) = steps.check() {
+                    stop.store(true, Ordering::Relaxed);
+                    photos.stopped_by.get_or_insert(e);
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Err(e) = steps.check() {
-                        stop.store(true, Ordering::Relaxed);
-                        photos.stopped_by.get_or_insert(e);
-                    }
+                continue;
+            };
+            received += 1;
+            summary.uploaded_bytes += sent.bytes;
+            if sent.slowest_chunk > SLOW_CHUNK {
+                pace = pace.saturating_sub(1).max(1);
+                if running > pace {
+                    retire.fetch_add(1, Ordering::Relaxed);
+                    running -= 1;
                 }
-                Err(RecvTimeoutError::Disconnected) => break,
+            } else if sent.result.is_ok() && sent.bytes as f64 >= FAST_UPLOAD_BYTES_PER_SEC * sent.took.as_secs_f64() {
+                pace = (pace + 1).min(MAX_UPLOAD_WORKERS);
+                if running < pace && next.load(Ordering::Relaxed) < jobs.len() {
+                    spawn_worker();
+                    running += 1;
+                }
+            }
+            match sent.result {
+                Ok(()) => photos.on_server.push(job.sha256.clone()),
+                Err(e) if stops_run(&e) => {
+                    stop.store(true, Ordering::Relaxed);
+                    // The first cause, not a worker's "cancelled" that it caused.
+                    photos.stopped_by.get_or_insert(e);
+                }
+                Err(e) => {
+                    photos.refused.insert(job.sha256.clone(), e);
+                }
             }
         }
+        stop.store(true, Ordering::Relaxed);
+        *workers = pace;
     });
     photos
 }
@@ -424,42 +461,55 @@ fn upload_jobs(
     Ok(jobs)
 }
 
+/// How one photo's upload went.
+struct Sent {
+    /// Bytes the server took.
+    bytes: u64,
+    took: Duration,
+    slowest_chunk: Duration,
+    result: Result<()>,
+}
+
 /// Sends one photo from `job.offset` in chunks, until the server has it
-/// all or `stop` is set. Answers the bytes the server took, and how it ended.
-fn upload_one(http: &http::Http, blobs: &BlobStore, job: &UploadJob, stop: &AtomicBool) -> (u64, Result<()>) {
+/// all or `stop` is set.
+fn upload_one(http: &http::Http, blobs: &BlobStore, job: &UploadJob, stop: &AtomicBool) -> Sent {
+    let started = Instant::now();
+    let mut sent = Sent { bytes: 0, took: Duration::ZERO, slowest_chunk: Duration::ZERO, result: Ok(()) };
+    sent.result = send_chunks(http, blobs, job, stop, &mut sent);
+    sent.took = started.elapsed();
+    sent
+}
+
+fn send_chunks(http: &http::Http, blobs: &BlobStore, job: &UploadJob, stop: &AtomicBool, sent: &mut Sent) -> Result<()> {
     let path = blobs.path(BlobKind::Rendition, &job.sha256);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() as u64 == job.length => bytes::Bytes::from(bytes),
-        Ok(bytes) => {
-            let detail = format!("is {} bytes, the report says {}", bytes.len(), job.length);
-            return (0, Err(Error::InvalidInput(format!("the photo file {} {detail}", path.display()))));
-        }
-        Err(e) => return (0, Err(Error::io(&path)(e))),
-    };
-    let (mut offset, mut sent, mut conflicts) = (job.offset, 0, 0);
+    let bytes = bytes::Bytes::from(std::fs::read(&path).map_err(Error::io(&path))?);
+    if bytes.len() as u64 != job.length {
+        let detail = format!("is {} bytes, the report says {}", bytes.len(), job.length);
+        return Err(Error::InvalidInput(format!("the photo file {} {detail}", path.display())));
+    }
+    let (mut offset, mut conflicts) = (job.offset, 0);
     while offset < job.length {
         if stop.load(Ordering::Relaxed) {
-            return (sent, Err(Error::Cancelled));
+            return Err(Error::Cancelled);
         }
         let end = (offset + MAX_CHUNK_BYTES).min(job.length);
+        let chunk_started = Instant::now();
         match http.patch_upload(&job.sha256, offset, bytes.slice(offset as usize..end as usize)) {
             Ok(new_offset) => {
-                sent += end - offset;
+                sent.bytes += end - offset;
+                sent.slowest_chunk = sent.slowest_chunk.max(chunk_started.elapsed());
                 offset = new_offset;
             }
             // Someone else (our killed predecessor, a second device) moved
             // the offset: ask where it stands and go on from there.
             Err(Error::ServerRefused { status: 409, .. }) if conflicts < 3 => {
                 conflicts += 1;
-                match http.upload_offset(&job.sha256) {
-                    Ok(server_offset) => offset = server_offset,
-                    Err(e) => return (sent, Err(e)),
-                }
+                offset = http.upload_offset(&job.sha256)?;
             }
-            Err(e) => return (sent, Err(e)),
+            Err(e) => return Err(e),
         }
     }
-    (sent, Ok(()))
+    Ok(())
 }
 
 /// Pulls pages of changes until the server has no more. The cursor is saved

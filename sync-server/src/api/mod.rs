@@ -30,7 +30,10 @@ const DRAIN_BYTES: usize = 16 * 1024 * 1024;
 
 /// Reads a body of at most `limit` bytes; more is 413.
 pub async fn read_body(mut body: Body, limit: usize) -> Result<Bytes> {
-    let mut bytes = Vec::new();
+    // Sized from Content-Length when given, so a photo is not copied again
+    // each time the buffer grows.
+    let announced = axum::body::HttpBody::size_hint(&body).lower().min(limit as u64);
+    let mut bytes = Vec::with_capacity(announced as usize);
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| Error::BadRequest(format!("could not read the request body: {e}")))?;

@@ -597,11 +597,9 @@ impl Storage for SqliteStorage {
 
     fn finish_upload(&self, photo: &PhotoMeta) -> Result<()> {
         self.write(|tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![photo.sha256, photo.bytes as i64, photo.width, photo.height, now()],
-            )?;
-            tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [&photo.sha256])?;
+            tx.prepare_cached("INSERT OR IGNORE INTO photos (sha256, bytes, width, height, received_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![photo.sha256, photo.bytes as i64, photo.width, photo.height, now()])?;
+            tx.prepare_cached("DELETE FROM uploads WHERE sha256 = ?1")?.execute([&photo.sha256])?;
             Ok(())
         })
     }

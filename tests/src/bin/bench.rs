@@ -1003,6 +1003,10 @@ fn bench_sync(tmp: &Path, cli: &Path, figures: &mut Vec<Figure>) -> Result<()> {
     let device_copy = tmp.join("sync-device-copy");
     copy_dir(&device, &device_copy)?;
 
+    if let Ok(keep) = std::env::var("BENCH_KEEP_DEVICE") {
+        copy_dir(&device, Path::new(&keep))?;
+        return Ok(());
+    }
     // 1. Wall time: nginx + curl first, then ours, same files, page cache warm.
     let nginx = Nginx::start(tmp)?;
     let (anchor_wall, anchor_files, anchor_bytes) = nginx.put_all(&renditions)?;

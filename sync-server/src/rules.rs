@@ -13,18 +13,21 @@ use crate::auth::{Role, User};
 use crate::error::{Error, Result};
 use crate::storage::{Candidate, NewReport};
 
-/// Judges one report of a push. Only a report without a string `id` fails
-/// the whole request: every other fault is this report's `invalid` outcome,
-/// so one bad report does not hold back the rest of the batch.
-pub fn candidate(user: &User, index: usize, value: serde_json::Value) -> Result<Candidate> {
-    let id = value
-        .get("id")
-        .and_then(|id| id.as_str())
-        .ok_or_else(|| Error::BadRequest(format!("reports[{index}].id is missing or not a string")))?
-        .to_owned();
-    let wire: WireReport = match serde_path_to_error::deserialize(&value) {
+/// Judges one report of a push, given as its JSON text. Only a report
+/// without a string `id` fails the whole request: every other fault is this
+/// report's `invalid` outcome, so one bad report does not hold back the
+/// rest of the batch.
+pub fn candidate(user: &User, index: usize, json: &str) -> Result<Candidate> {
+    let wire: WireReport = match serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json)) {
         Ok(wire) => wire,
         Err(e) => {
+            // Only now the report is read loosely, to find its id.
+            let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+            let id = value
+                .get("id")
+                .and_then(|id| id.as_str())
+                .ok_or_else(|| Error::BadRequest(format!("reports[{index}].id is missing or not a string")))?
+                .to_owned();
             let content_sha256 = sha256_hex(value.to_string().as_bytes());
             return Ok(Candidate { id, content_sha256, checked: Err(format!("{}: {}", e.path(), e.inner())) });
         }
@@ -34,6 +37,7 @@ pub fn candidate(user: &User, index: usize, value: serde_json::Value) -> Result<
     // spacing the device sent.
     let body = serde_json::to_string(&wire).map_err(|e| Error::Internal(format!("serialising a report: {e}")))?;
     let content_sha256 = sha256_hex(body.as_bytes());
+    let id = wire.id.clone();
     let checked = check(user, &wire).map(|(grid_id, created_ms)| NewReport { wire, body, grid_id, created_ms });
     Ok(Candidate { id, content_sha256, checked })
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::SyncSummary;
 use crate::domain::ReportId;
 use crate::error::{Error, Result};
-use crate::protocol::{MAX_CHUNK_BYTES, PushOutcome, PushRequest, UploadCreate, UploadState, WireReport};
+use crate::protocol::{MAX_CHUNK_BYTES, MAX_UPLOAD_BATCH, PushOutcome, PushRequest, UploadCreate, UploadState, WireReport};
 use crate::store::blobs::{BlobKind, BlobStore};
 use crate::store::{self, Database};
 
@@ -25,16 +25,18 @@ pub const SETTING_SERVER: &str = "server_url";
 pub const SETTING_TOKEN: &str = "token";
 const SETTING_CURSOR: &str = "pull_cursor";
 
-/// Reports per push: one server transaction each. 50 reports are ~25 KB of
-/// JSON, seconds on 2G, and few round trips on a good link.
-const PUSH_BATCH: usize = 100;
+/// Reports per push: one server transaction each. 100 reports (the
+/// protocol's most) are ~35 KB of JSON: seconds on 2G.
+const PUSH_BATCH: usize = crate::protocol::MAX_PUSH_REPORTS;
+/// Reports whose photos are uploaded in one go before they are pushed.
+const UPLOAD_ROUND: usize = 5 * PUSH_BATCH;
 /// Photos in flight at most. One at a time leaves a good link idle while
 /// the server makes each photo durable; several keep it busy and let the
 /// server group its commits. On 2G, though, parallel uploads only split the
 /// line until no chunk finishes within its timeout; so a run starts with
 /// one and adds one for each photo that goes through fast (like TCP's slow
 /// start), and drops one for each slow chunk.
-const MAX_UPLOAD_WORKERS: usize = 8;
+const MAX_UPLOAD_WORKERS: usize = 16;
 /// A photo that arrives at this rate or faster earns another worker.
 const FAST_UPLOAD_BYTES_PER_SEC: f64 = 1_000_000.0;
 /// A chunk slower than this retires a worker, down to one: a 256 KiB chunk
@@ -155,8 +157,10 @@ impl Steps<'_> {
     }
 }
 
-/// Pushes queue batches until the queue is empty or a retryable error stops
-/// the run (the network is down: the next items would fail too).
+/// Sends the queue in rounds until it is empty or an error stops the run
+/// (the network is down: the next items would fail too). A round uploads
+/// the photos of up to [`UPLOAD_ROUND`] reports in one go, then pushes them
+/// in batches: the upload workers then run without draining at every push.
 fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigger, summary: &mut SyncSummary, steps: &Steps) -> Result<()> {
     let due_before = match trigger {
         Trigger::User => None,
@@ -168,22 +172,27 @@ fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigge
     let mut upload_workers = 1;
     loop {
         steps.check()?;
-        let batch = db.read(|tx| store::outbox_due(tx, due_before, PUSH_BATCH))?;
-        if batch.is_empty() {
+        let round = db.read(|tx| store::outbox_due(tx, due_before, UPLOAD_ROUND))?;
+        if round.is_empty() {
             return Ok(());
         }
-        let photos = upload_photos(db, blobs, http, &batch, &mut upload_workers, summary, steps);
+        let photos = upload_photos(db, blobs, http, &round, &mut upload_workers, summary, steps);
         if let Some(e) = photos.stopped_by {
             // What did arrive is remembered, so the next run does not ask again.
             db.write(|tx| photos.on_server.iter().try_for_each(|sha| store::set_photo_uploaded(tx, sha, true)))?;
             return match e {
-                e if e.is_retryable() => give_back(db, &batch, &e),
+                e if e.is_retryable() => give_back(db, &round, &e),
                 e => Err(e),
             };
         }
         let (sendable, refused): (Vec<_>, Vec<_>) =
-            batch.iter().partition(|item| item.report.photos.iter().all(|p| !photos.refused.contains_key(&p.sha256)));
-        let mark_refused = |tx: &rusqlite::Transaction| -> Result<()> {
+            round.iter().partition(|item| item.report.photos.iter().all(|p| !photos.refused.contains_key(&p.sha256)));
+        // Written with the first batch's answer, or alone if nothing is sent.
+        let photos_noted = std::cell::Cell::new(false);
+        let note_photos = |tx: &rusqlite::Transaction| -> Result<()> {
+            if photos_noted.replace(true) {
+                return Ok(());
+            }
             for sha in &photos.on_server {
                 store::set_photo_uploaded(tx, sha, true)?;
             }
@@ -193,59 +202,59 @@ fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigge
             }
             Ok(())
         };
-        if sendable.is_empty() {
-            db.write(mark_refused)?;
-            continue;
-        }
-        let request = PushRequest { reports: sendable.iter().map(|i| WireReport::from(&i.report)).collect() };
-        let response = match http.push(&request) {
-            Ok(response) => response,
-            Err(e) => {
-                db.write(mark_refused)?;
-                return match e {
-                    e if e.is_retryable() => give_back(db, &batch, &e),
-                    e @ Error::ServerRefused { status: 401, .. } => Err(e),
-                    // The whole batch was refused (400, 413): mark the first one
-                    // alone if it is alone, otherwise send them one by one.
-                    e if sendable.len() == 1 => {
-                        db.write(|tx| store::mark_failed(tx, &sendable[0].report.id, &e.to_string()))?;
-                        continue;
+        for batch in sendable.chunks(PUSH_BATCH) {
+            steps.check()?;
+            let request = PushRequest { reports: batch.iter().map(|i| WireReport::from(&i.report)).collect() };
+            let response = match http.push(&request) {
+                Ok(response) => response,
+                Err(e) => {
+                    db.write(note_photos)?;
+                    match e {
+                        e if e.is_retryable() => return give_back(db, &round, &e),
+                        e @ Error::ServerRefused { status: 401, .. } => return Err(e),
+                        // The whole batch was refused (400, 413): one report
+                        // alone is marked, several are sent one by one.
+                        e if batch.len() == 1 => db.write(|tx| store::mark_failed(tx, &batch[0].report.id, &e.to_string()))?,
+                        _ => push_one_by_one(db, http, batch, summary, steps)?,
                     }
-                    _ => push_one_by_one(db, http, &sendable, summary, steps),
-                };
-            }
-        };
-        let mut stop_after_batch = None;
-        db.write(|tx| {
-            mark_refused(tx)?;
-            for result in &response.results {
-                let Ok(id) = ReportId::parse(&result.id) else { continue };
-                match result.outcome {
-                    PushOutcome::Accepted => {
-                        store::mark_synced(tx, &id, result.status)?;
-                        summary.pushed += 1;
-                    }
-                    PushOutcome::MissingPhotos => {
-                        for sha in &result.missing {
-                            store::set_photo_uploaded(tx, sha, false)?;
+                    continue;
+                }
+            };
+            let mut stop_after_batch = None;
+            db.write(|tx| {
+                note_photos(tx)?;
+                for result in &response.results {
+                    let Ok(id) = ReportId::parse(&result.id) else { continue };
+                    match result.outcome {
+                        PushOutcome::Accepted => {
+                            store::mark_synced(tx, &id, result.status)?;
+                            summary.pushed += 1;
                         }
-                        if !retried_missing.insert(id) {
-                            let reason = format!("server still misses {} photo(s)", result.missing.len());
-                            store::mark_retry(tx, &id, &reason, now_ms() + backoff_ms(0))?;
-                            stop_after_batch = Some(Error::Network(reason));
+                        PushOutcome::MissingPhotos => {
+                            for sha in &result.missing {
+                                store::set_photo_uploaded(tx, sha, false)?;
+                            }
+                            if !retried_missing.insert(id) {
+                                let reason = format!("server still misses {} photo(s)", result.missing.len());
+                                store::mark_retry(tx, &id, &reason, now_ms() + backoff_ms(0))?;
+                                stop_after_batch = Some(Error::Network(reason));
+                            }
                         }
-                    }
-                    PushOutcome::Conflict | PushOutcome::Invalid => {
-                        let reason = result.error.clone().unwrap_or_else(|| format!("{:?}", result.outcome).to_lowercase());
-                        store::mark_failed(tx, &id, &reason)?;
+                        PushOutcome::Conflict | PushOutcome::Invalid => {
+                            let reason = result.error.clone().unwrap_or_else(|| format!("{:?}", result.outcome).to_lowercase());
+                            store::mark_failed(tx, &id, &reason)?;
+                        }
                     }
                 }
+                Ok(())
+            })?;
+            steps.done(summary.pushed);
+            if let Some(e) = stop_after_batch {
+                return Err(e);
             }
-            Ok(())
-        })?;
-        steps.done(summary.pushed);
-        if let Some(e) = stop_after_batch {
-            return Err(e);
+        }
+        if !photos_noted.get() {
+            db.write(note_photos)?;
         }
     }
 }
@@ -433,13 +442,16 @@ fn upload_jobs(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let states: Vec<Result<UploadState>> = match http.create_uploads(wanted.clone()) {
-        Ok(states) => states.into_iter().map(Ok).collect(),
-        // One photo the server will not take (a 400 or 413 names it) must
-        // not hold back the others: ask about each alone.
-        Err(e) if !stops_run(&e) => wanted.iter().map(|w| http.create_uploads(vec![w.clone()]).map(|mut s| s.remove(0))).collect(),
-        Err(e) => return Err(e),
-    };
+    let mut states: Vec<Result<UploadState>> = Vec::with_capacity(wanted.len());
+    for asked in wanted.chunks(MAX_UPLOAD_BATCH) {
+        match http.create_uploads(asked.to_vec()) {
+            Ok(answered) => states.extend(answered.into_iter().map(Ok)),
+            // One photo the server will not take (a 400 or 413 names it) must
+            // not hold back the others: ask about each alone.
+            Err(e) if !stops_run(&e) => states.extend(asked.iter().map(|w| http.create_uploads(vec![w.clone()]).map(|mut s| s.remove(0)))),
+            Err(e) => return Err(e),
+        }
+    }
     let mut jobs = Vec::new();
     for (asked, state) in wanted.into_iter().zip(states) {
         match state {

@@ -42,7 +42,7 @@ fn id(n: u32) -> String {
 
 pub fn push_is_idempotent_and_first_content_wins(storage: &dyn Storage) {
     let ana = user(storage, "ana", Role::Resident);
-    let batch = |note: &str| vec![rules::candidate(&ana, 0, wire(&id(1), note)).unwrap()];
+    let batch = |note: &str| vec![rules::candidate(&ana, 0, &wire(&id(1), note).to_string()).unwrap()];
     let missing = storage.push_reports(&ana, &batch("a")).unwrap();
     assert_eq!(missing[0].outcome, PushOutcome::MissingPhotos);
     assert!(storage.report(&Scope::All, &id(1)).unwrap().is_none(), "nothing stored for a refused report");
@@ -87,7 +87,7 @@ pub fn uploads_start_together_in_order(storage: &dyn Storage) {
 pub fn a_cursor_never_skips_a_committed_change(storage: Arc<dyn Storage>) {
     let coco = user(&*storage, "coco", Role::Coordinator);
     photo(&*storage);
-    let candidates: Vec<_> = (0..40).map(|n| rules::candidate(&coco, 0, wire(&id(n), "x")).unwrap()).collect();
+    let candidates: Vec<_> = (0..40).map(|n| rules::candidate(&coco, 0, &wire(&id(n), "x").to_string()).unwrap()).collect();
     storage.push_reports(&coco, &candidates).unwrap();
     let writers: Vec<_> = (0..2)
         .map(|w| {
@@ -123,7 +123,7 @@ pub fn scopes_hide_other_peoples_reports(storage: &dyn Storage) {
     let ana = user(storage, "ana", Role::Resident);
     let bo = user(storage, "bo", Role::Resident);
     photo(storage);
-    storage.push_reports(&ana, &[rules::candidate(&ana, 0, wire(&id(1), "x")).unwrap()]).unwrap();
+    storage.push_reports(&ana, &[rules::candidate(&ana, 0, &wire(&id(1), "x").to_string()).unwrap()]).unwrap();
     assert!(storage.report(&Scope::Owner(ana.id), &id(1)).unwrap().is_some());
     assert!(storage.report(&Scope::Owner(bo.id), &id(1)).unwrap().is_none());
     assert!(storage.report(&Scope::Department("d-1".into()), &id(1)).unwrap().is_none());

@@ -1172,6 +1172,57 @@ fn bench_push(tmp: &Path, server: &Server, token: &str, reports: &[suishoupai_co
         Ok(took)
     };
 
+    // Anchor: the same rows (report, its photo link, its `submitted` event)
+    // into the server's own schema (its migrations, so indexes included),
+    // one IMMEDIATE transaction per batch, cached statements. What the
+    // figure leaves is what the server adds: HTTP, JSON, checks, the
+    // idempotency lookups and the group commit.
+    let mut same = Connection::open(tmp.join("push-same-schema.sqlite3"))?;
+    same.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    suishoupai_server::storage::sqlite::migrate_to(&mut same, suishoupai_server::storage::sqlite::LATEST_VERSION)?;
+    same.execute(
+        "INSERT INTO users (id, name, role, token_sha256, created_at) VALUES (1, 'bench', 'resident', ?1, '2026-01-01T00:00:00.000Z')",
+        [&"0".repeat(64)],
+    )?;
+    for r in reports {
+        let p = &r.photos[0];
+        same.execute(
+            "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, received_at) VALUES (?1, ?2, ?3, ?4, '2026-01-01T00:00:00.000Z')",
+            params![p.sha256, p.bytes as i64, p.width, p.height],
+        )?;
+    }
+    let same_rows: Vec<Vec<SameSchemaRow>> = rows
+        .iter()
+        .map(|batch| {
+            batch
+                .iter()
+                .map(|(id, json, created_at)| {
+                    let wire: WireReport = serde_json::from_str(json)?;
+                    let created_ms = suishoupai_server::rules::rfc3339_ms(created_at).ok_or("created_at")?;
+                    let sha256 = suishoupai_core::photo::sha256_hex(json.as_bytes());
+                    Ok(SameSchemaRow { id: id.clone(), sha256, json: json.clone(), category: wire.category, created_at: created_at.clone(), created_ms, photo: wire.photos[0].sha256.clone() })
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<_>>()?;
+    let mut insert_same = |batch: &[SameSchemaRow]| -> Result<Duration> {
+        let start = Instant::now();
+        let tx = same.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = "2026-01-01T00:00:00.000Z";
+        for r in batch {
+            tx.prepare_cached(
+                "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, NULL, 'submitted', ?7)",
+            )?
+            .execute(params![r.id, r.sha256, r.json, r.category, r.created_at, r.created_ms, now])?;
+            tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, 0, ?2)")?.execute(params![r.id, r.photo])?;
+            tx.prepare_cached("INSERT INTO events (report_id, status, actor_id, at) VALUES (?1, 'submitted', 1, ?2)")?.execute(params![r.id, now])?;
+        }
+        tx.commit()?;
+        Ok(start.elapsed())
+    };
+
+    // For comparison only: the leanest loop, two small tables.
     let mut bare = Connection::open(tmp.join("push-bare.sqlite3"))?;
     bare.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
@@ -1193,30 +1244,54 @@ fn bench_push(tmp: &Path, server: &Server, token: &str, reports: &[suishoupai_co
         Ok(start.elapsed())
     };
     push(&bodies[0])?;
+    insert_same(&same_rows[0])?;
     insert(&rows[0])?;
-    let (mut project, mut anchor) = (Duration::ZERO, Duration::ZERO);
-    // Alternating batch by batch, so that fsync drift hits both sides.
+    let (mut project, mut anchor, mut lean) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    // Alternating batch by batch, so that fsync drift hits all sides.
     for b in 1..batches {
         project += push(&bodies[b])?;
-        anchor += insert(&rows[b])?;
+        anchor += insert_same(&same_rows[b])?;
+        lean += insert(&rows[b])?;
     }
     let n = ((batches - 1) * MAX_PUSH_REPORTS) as f64;
-    let (p_rate, a_rate) = (n / project.as_secs_f64(), n / anchor.as_secs_f64());
+    let (p_rate, a_rate, l_rate) = (n / project.as_secs_f64(), n / anchor.as_secs_f64(), n / lean.as_secs_f64());
     let fraction = p_rate / a_rate;
     println!(
-        "\npush: {} reports in batches of {MAX_PUSH_REPORTS}, one request at a time: {p_rate:.0} reports/s ({}); bare rusqlite {a_rate:.0} rows/s ({}); {fraction:.2} of bare",
+        "\npush: {} reports in batches of {MAX_PUSH_REPORTS}, one request at a time: {p_rate:.0} reports/s ({}); \
+         bare rusqlite, same schema and rows: {a_rate:.0}/s ({}); {fraction:.2} of it; \
+         bare rusqlite, two lean tables: {l_rate:.0}/s ({}), {:.2} of it",
         n,
         ms(project),
-        ms(anchor)
+        ms(anchor),
+        ms(lean),
+        p_rate / l_rate
     );
     figures.push(Figure {
         name: format!("Server `POST /v1/push` rate, {} reports in batches of {MAX_PUSH_REPORTS}, photos present", n),
         project: format!("{p_rate:.0} reports/s"),
-        anchor: format!("bare rusqlite, WAL+FULL, 100 rows+events per tx: {a_rate:.0}/s"),
+        anchor: format!("bare rusqlite, server's schema, same 3 rows per report, 100 per tx: {a_rate:.0}/s"),
         target: format!("≥ {PUSH_TARGET_FRACTION}× anchor (is {fraction:.2}×)"),
         met: Some(fraction >= PUSH_TARGET_FRACTION),
     });
+    figures.push(Figure {
+        name: "The same push rate against the leanest loop".into(),
+        project: format!("{p_rate:.0} reports/s"),
+        anchor: format!("bare rusqlite, reports(id, owner, json, status, created_at) + events, 100 per tx: {l_rate:.0}/s"),
+        target: format!("info (is {:.2}×)", p_rate / l_rate),
+        met: None,
+    });
     Ok(())
+}
+
+/// One report as the same-schema anchor inserts it, prepared before timing.
+struct SameSchemaRow {
+    id: String,
+    sha256: String,
+    json: String,
+    category: String,
+    created_at: String,
+    created_ms: i64,
+    photo: String,
 }
 
 fn bench_clients(tmp: &Path, cli: &Path, draft: &ReportDraft, stderr_log: &Path, figures: &mut Vec<Figure>) -> Result<()> {

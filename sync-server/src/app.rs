@@ -10,6 +10,7 @@ use axum::routing::{get, head, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api;
+use crate::auth::KnownUsers;
 use crate::blobs::Blobs;
 use crate::error::{Error, Result, error_response};
 use crate::storage::Storage;
@@ -20,11 +21,12 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub blobs: Arc<dyn Blobs>,
     pub upload_locks: Arc<UploadLocks>,
+    pub known_users: Arc<KnownUsers>,
 }
 
 impl AppState {
     pub fn new(storage: Arc<dyn Storage>, blobs: Arc<dyn Blobs>) -> Self {
-        AppState { storage, blobs, upload_locks: Arc::default() }
+        AppState { storage, blobs, upload_locks: Arc::default(), known_users: Arc::default() }
     }
 
     /// Runs a storage call on the blocking pool: SQLite calls block, and an

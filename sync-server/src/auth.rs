@@ -92,7 +92,38 @@ impl FromRequestParts<AppState> for User {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::Unauthorized("malformed Authorization header (expected `Bearer TOKEN`)".into()))?;
         let hash = token_hash(token);
-        state.db(move |s| s.user_by_token_hash(&hash)).await?.ok_or_else(|| Error::Unauthorized("unknown token".into()))
+        if let Some(user) = state.known_users.get(&hash) {
+            return Ok(user);
+        }
+        let key = hash.clone();
+        let user = state.db(move |s| s.user_by_token_hash(&key)).await?.ok_or_else(|| Error::Unauthorized("unknown token".into()))?;
+        state.known_users.insert(hash, user.clone());
+        Ok(user)
+    }
+}
+
+/// Users already looked up, by token hash: every request of a device
+/// carries its token, and a storage lookup per request cost more than some
+/// requests themselves. Users are never changed or removed (no command
+/// does), so an entry cannot go stale; one that could must be evicted here.
+#[derive(Default)]
+pub struct KnownUsers {
+    by_token_hash: std::sync::RwLock<std::collections::HashMap<String, User>>,
+}
+
+/// Enough for every device of a county; past it, lookups go to storage.
+const KNOWN_USERS_MAX: usize = 100_000;
+
+impl KnownUsers {
+    fn get(&self, token_hash: &str) -> Option<User> {
+        self.by_token_hash.read().unwrap_or_else(|p| p.into_inner()).get(token_hash).cloned()
+    }
+
+    fn insert(&self, token_hash: String, user: User) {
+        let mut map = self.by_token_hash.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() < KNOWN_USERS_MAX {
+            map.insert(token_hash, user);
+        }
     }
 }
 

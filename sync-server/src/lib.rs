@@ -50,6 +50,11 @@ pub async fn serve(data: &Path, listen: &str) -> Result<()> {
             data = data.display()
         );
     }
+    // Answers go out whole at once: without TCP_NODELAY a response written
+    // in two parts waits for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -18,7 +18,11 @@ use crate::storage::{Candidate, NewReport};
 /// report's `invalid` outcome, so one bad report does not hold back the
 /// rest of the batch.
 pub fn candidate(user: &User, index: usize, json: &str) -> Result<Candidate> {
-    let wire: WireReport = match serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json)) {
+    // Plain serde first: tracking the path costs as much as the rest of the
+    // checks, and only a refused report needs it, for its message.
+    let parsed = serde_json::from_str::<WireReport>(json)
+        .or_else(|_| serde_path_to_error::deserialize::<_, WireReport>(&mut serde_json::Deserializer::from_str(json)));
+    let wire: WireReport = match parsed {
         Ok(wire) => wire,
         Err(e) => {
             // Only now the report is read loosely, to find its id.

@@ -64,6 +64,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             return Err(Error::UnsupportedMediaType("Content-Type must be application/json".into()));
         }
         let bytes = read_body(req.into_body(), MAX_JSON_BYTES).await?;
+        // Plain serde first; the path is tracked only to explain a failure.
+        if let Ok(value) = serde_json::from_slice(&bytes) {
+            return Ok(Json(value));
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(deserializer).map(Json).map_err(|e| {
             let path = e.path().to_string();

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params, params_from_iter};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params, params_from_iter};
 use suishoupai_core::ReportStatus;
 use suishoupai_core::protocol::{Change, PushOutcome, PushResult, UploadCreate, UploadState, WireReport};
 
@@ -435,15 +435,39 @@ fn refused(id: &str, outcome: PushOutcome, error: String) -> PushResult {
     PushResult { id: id.to_owned(), outcome, missing: Vec::new(), error: Some(error), status: None }
 }
 
+/// The statements of a push, prepared once per batch: a batch of 100
+/// reports would otherwise look each of them up in the statement cache
+/// 100 times over.
+struct PushStatements<'c> {
+    existing: CachedStatement<'c>,
+    photo: CachedStatement<'c>,
+    report: CachedStatement<'c>,
+    report_photo: CachedStatement<'c>,
+    event: CachedStatement<'c>,
+}
+
+impl<'c> PushStatements<'c> {
+    fn prepare(tx: &'c Connection) -> Result<Self> {
+        Ok(PushStatements {
+            existing: tx.prepare_cached("SELECT owner_id, content_sha256, status FROM reports WHERE id = ?1")?,
+            photo: tx.prepare_cached("SELECT bytes, width, height FROM photos WHERE sha256 = ?1")?,
+            report: tx.prepare_cached(
+                "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'submitted', ?9)",
+            )?,
+            report_photo: tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)")?,
+            event: tx.prepare_cached(INSERT_EVENT)?,
+        })
+    }
+}
+
 /// One report of a push, inside the batch's transaction.
-fn push_one(tx: &Connection, owner: &User, candidate: &Candidate, received_at: &str) -> Result<PushResult> {
+fn push_one(sql: &mut PushStatements, owner: &User, candidate: &Candidate, received_at: &str) -> Result<PushResult> {
     let id = candidate.id.as_str();
     // An id already taken decides first: a retried push must get the answer
     // it got the first time, even if the rules changed since.
-    let existing = tx
-        .prepare_cached("SELECT owner_id, content_sha256, status FROM reports WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-        .optional()?;
+    let existing =
+        sql.existing.query_row([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).optional()?;
     if let Some((owner_id, content_sha256, status)) = existing {
         if owner_id == owner.id && content_sha256 == candidate.content_sha256 {
             return Ok(accepted(id, parse_status(&status)?));
@@ -460,19 +484,23 @@ fn push_one(tx: &Connection, owner: &User, candidate: &Candidate, received_at: &
     };
     let mut missing: Vec<String> = Vec::new();
     for (index, photo) in report.wire.photos.iter().enumerate() {
-        match photo_meta(tx, &photo.sha256)? {
+        let stored = sql
+            .photo
+            .query_row([&photo.sha256], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?)))
+            .optional()?;
+        match stored {
             None => {
                 if !missing.contains(&photo.sha256) {
                     missing.push(photo.sha256.clone());
                 }
             }
-            Some(meta) if (meta.bytes, meta.width, meta.height) != (photo.bytes, photo.width, photo.height) => {
+            Some((bytes, width, height)) if (bytes, width, height) != (photo.bytes, photo.width, photo.height) => {
                 return Ok(refused(
                     id,
                     PushOutcome::Invalid,
                     format!(
-                        "photos[{index}] says {}x{} px and {} bytes, but the uploaded photo is {}x{} px and {} bytes",
-                        photo.width, photo.height, photo.bytes, meta.width, meta.height, meta.bytes
+                        "photos[{index}] says {}x{} px and {} bytes, but the uploaded photo is {width}x{height} px and {bytes} bytes",
+                        photo.width, photo.height, photo.bytes
                     ),
                 ));
             }
@@ -483,11 +511,7 @@ fn push_one(tx: &Connection, owner: &User, candidate: &Candidate, received_at: &
         return Ok(PushResult { id: id.to_owned(), outcome: PushOutcome::MissingPhotos, missing, error: None, status: None });
     }
     let wire = &report.wire;
-    tx.prepare_cached(
-        "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'submitted', ?9)",
-    )?
-    .execute(params![
+    sql.report.execute(params![
         id,
         owner.id,
         candidate.content_sha256,
@@ -499,15 +523,13 @@ fn push_one(tx: &Connection, owner: &User, candidate: &Candidate, received_at: &
         received_at
     ])?;
     for (position, photo) in wire.photos.iter().enumerate() {
-        tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)")?.execute(params![
-            id,
-            position as i64,
-            photo.sha256
-        ])?;
+        sql.report_photo.execute(params![id, position as i64, photo.sha256])?;
     }
-    insert_event(tx, id, ReportStatus::Submitted, None, None, owner.id, received_at)?;
+    sql.event.execute(params![id, ReportStatus::Submitted.code(), None::<&str>, None::<&str>, owner.id, received_at])?;
     Ok(accepted(id, ReportStatus::Submitted))
 }
+
+const INSERT_EVENT: &str = "INSERT INTO events (report_id, status, note, department, actor_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
 fn insert_event(
     tx: &Connection,
@@ -518,8 +540,7 @@ fn insert_event(
     actor_id: i64,
     at: &str,
 ) -> Result<()> {
-    tx.prepare_cached("INSERT INTO events (report_id, status, note, department, actor_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![report_id, status.code(), note, department, actor_id, at])?;
+    tx.prepare_cached(INSERT_EVENT)?.execute(params![report_id, status.code(), note, department, actor_id, at])?;
     Ok(())
 }
 
@@ -627,7 +648,10 @@ impl Storage for SqliteStorage {
     fn push_reports(&self, owner: &User, batch: &[Candidate]) -> Result<Vec<PushResult>> {
         let received_at = now();
         // One transaction, hence one fsync, for the whole batch.
-        self.write(|tx| batch.iter().map(|candidate| push_one(tx, owner, candidate, &received_at)).collect())
+        self.write(|tx| {
+            let mut statements = PushStatements::prepare(tx)?;
+            batch.iter().map(|candidate| push_one(&mut statements, owner, candidate, &received_at)).collect()
+        })
     }
 
     fn changes(&self, scope: &Scope, after: Option<i64>, limit: usize) -> Result<ChangeBatch> {

@@ -84,6 +84,41 @@ fn upload_resumes_and_completes() {
     assert_eq!(server.get(&token, &format!("/v1/photos/{sha}/thumbnail")).bytes().unwrap(), served);
 }
 
+/// A JPEG whose Huffman tables are cut out: its header, dimensions and end
+/// marker are whole, so the upload checks pass, but it cannot be decoded.
+fn without_huffman_tables(jpeg: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    let mut at = 2;
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
+        let length = u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]) as usize;
+        if jpeg[at + 1] != 0xC4 {
+            out.extend_from_slice(&jpeg[at..at + 2 + length]);
+        }
+        at += 2 + length;
+    }
+    out.extend_from_slice(&jpeg[at..]);
+    out
+}
+
+#[test]
+fn a_stored_photo_that_cannot_be_decoded_has_no_thumbnail_and_says_why() {
+    let server = Server::start();
+    let token = server.user("ana", "resident");
+    let photo = &photos()[2];
+    let broken = without_huffman_tables(&photo.rendition);
+    assert!(broken.len() < photo.rendition.len(), "the test photo has Huffman tables to remove");
+    let sha = sha256_hex(&broken);
+    server.upload(&token, &sha, &broken);
+    let mut report = report(&[photo]);
+    report["photos"][0]["sha256"] = json!(sha);
+    report["photos"][0]["bytes"] = json!(broken.len());
+    assert_eq!(server.push(&token, &[report])[0]["outcome"], "accepted");
+    assert_error(server.get(&token, &format!("/v1/photos/{sha}/thumbnail")), 422, "bad_photo", "thumbnail");
+    // The photo itself is served as it was sent, and the server carries on.
+    assert_eq!(server.get(&token, &format!("/v1/photos/{sha}")).bytes().unwrap(), broken);
+    assert_eq!(server.get(&token, "/healthz").status(), 200);
+}
+
 #[test]
 fn a_batch_asks_about_many_uploads_in_one_request() {
     let server = Server::start();

@@ -903,27 +903,33 @@ mod group_commit_tests {
         })
     }
 
+    /// Runs `write(thread, n)` for n in 0..writes on `threads` threads
+    /// released together, so that their writes meet on the writer.
+    fn all_at_once(threads: usize, writes: usize, write: impl Fn(usize, usize) + Sync) {
+        let barrier = Barrier::new(threads);
+        thread::scope(|scope| {
+            for t in 0..threads {
+                let (barrier, write) = (&barrier, &write);
+                scope.spawn(move || {
+                    barrier.wait();
+                    (0..writes).for_each(|w| write(t, w));
+                });
+            }
+        });
+    }
+
     #[test]
     fn concurrent_writers_share_commits() {
         const THREADS: usize = 16;
         const WRITES: usize = 50;
         let (_dir, storage) = fresh();
-        let barrier = Barrier::new(THREADS);
-        thread::scope(|scope| {
-            for t in 0..THREADS {
-                let (storage, barrier) = (&storage, &barrier);
-                scope.spawn(move || {
-                    barrier.wait();
-                    for w in 0..WRITES {
-                        let name = format!("u{t}-{w}");
-                        let token = format!("{name:0>64}");
-                        let user = NewUser { name, role: Role::Resident, grid_id: None, department: None };
-                        let added = storage.add_user(&user, &token).unwrap();
-                        // Answered only once committed: a reader sees it.
-                        assert_eq!(storage.user_by_token_hash(&token).unwrap().map(|u| u.id), Some(added.id));
-                    }
-                });
-            }
+        all_at_once(THREADS, WRITES, |t, w| {
+            let name = format!("u{t}-{w}");
+            let token = format!("{name:0>64}");
+            let user = NewUser { name, role: Role::Resident, grid_id: None, department: None };
+            let added = storage.add_user(&user, &token).unwrap();
+            // Answered only once committed: a reader sees it.
+            assert_eq!(storage.user_by_token_hash(&token).unwrap().map(|u| u.id), Some(added.id));
         });
         let mut expected: Vec<_> = (0..THREADS).flat_map(|t| (0..WRITES).map(move |w| format!("u{t}-{w}"))).collect();
         expected.sort();
@@ -938,21 +944,12 @@ mod group_commit_tests {
         const THREADS: usize = 16;
         const WRITES: usize = 50;
         let (_dir, storage) = fresh();
-        let barrier = Barrier::new(THREADS);
-        thread::scope(|scope| {
-            for t in 0..THREADS {
-                let (storage, barrier) = (&storage, &barrier);
-                scope.spawn(move || {
-                    barrier.wait();
-                    for w in 0..WRITES {
-                        let result = storage.write(|tx| {
-                            add(tx, &format!("u{t}-{w}"))?;
-                            if w % 3 == 0 { Err(Error::Conflict("refused after writing".into())) } else { Ok(()) }
-                        });
-                        assert_eq!(result.is_ok(), w % 3 != 0);
-                    }
-                });
-            }
+        all_at_once(THREADS, WRITES, |t, w| {
+            let result = storage.write(|tx| {
+                add(tx, &format!("u{t}-{w}"))?;
+                if w % 3 == 0 { Err(Error::Conflict("refused after writing".into())) } else { Ok(()) }
+            });
+            assert_eq!(result.is_ok(), w % 3 != 0);
         });
         let mut expected: Vec<_> =
             (0..THREADS).flat_map(|t| (0..WRITES).filter(|w| w % 3 != 0).map(move |w| format!("u{t}-{w}"))).collect();

@@ -166,6 +166,9 @@ fn invalid_fields_are_refused_and_nothing_stored() {
         (vec!["--category", "garbage", "--photo", good, "--lat=95", "--lon=10"], "latitude 95"),
         (vec!["--category", "garbage", "--photo", good, "--lat=10", "--lon=-181"], "longitude -181"),
         (vec!["--category", "garbage", "--photo", good, "--lat=1", "--lon=1", "--accuracy=-5"], "accuracy"),
+        (vec!["--category", "garbage", "--photo", good, "--lat=1", "--lon=1", "--accuracy=1e308"], "accuracy"),
+        (vec!["--category", "garbage", "--photo", good, "--lat=0", "--lon=0"], "0,0"),
+        (vec!["--category", "garbage", "--photo", good, "--grid", &"网".repeat(65)], "grid id"),
         (vec!["--category", "garbage", "--photo", "/nonexistent/photo.jpg"], "/nonexistent/photo.jpg"),
     ] {
         let run = new_report(data.path(), &args);

@@ -68,7 +68,9 @@ impl From<CoreError> for SuishoupaiError {
         use SuishoupaiError as E;
         let message = e.to_string();
         match e {
-            CoreError::UnsupportedFormat(_) | CoreError::HeicNotSupported | CoreError::CorruptPhoto(_) => E::BadPhoto(message),
+            CoreError::UnsupportedFormat(_) | CoreError::HeicNotSupported | CoreError::CorruptPhoto(_) | CoreError::PrivateMetadata(_) => {
+                E::BadPhoto(message)
+            }
             CoreError::TooLarge { .. } | CoreError::FileTooLarge { .. } => E::TooLarge(message),
             CoreError::UnknownCategory(_)
             | CoreError::InvalidLocation(_)
@@ -76,7 +78,9 @@ impl From<CoreError> for SuishoupaiError {
             | CoreError::TooManyPhotos { .. }
             | CoreError::InvalidInput(_) => E::InvalidInput(message),
             CoreError::ReportNotFound(_) | CoreError::PhotoNotFound(_) => E::NotFound(message),
-            CoreError::SchemaTooNew { .. } | CoreError::Database(_) | CoreError::Io { .. } => E::Storage(message),
+            CoreError::SchemaTooNew { .. } | CoreError::StoreDamaged(_) | CoreError::Database(_) | CoreError::Io { .. } => {
+                E::Storage(message)
+            }
             CoreError::NotLoggedIn => E::NotLoggedIn("not logged in: sign in to a server first".into()),
             CoreError::ServerRefused { status: 401, .. } => E::NotLoggedIn(message),
             CoreError::Network(_) => E::Network(message),

@@ -151,8 +151,8 @@ impl Store {
             // once the photos are read: prepare them here (one file in
             // memory at a time, as the core does), and let the core store them.
             core::Category::from_code(&core_draft.category)?;
-            core::domain::report::check_note(&core_draft.note)?;
-            check_photo_count(sources.len())?;
+            core::rules::check_note(&core_draft.note)?;
+            core::rules::check_photo_count(sources.len())?;
             let prepared = sources
                 .iter()
                 .map(|source| match source {
@@ -174,15 +174,6 @@ impl Store {
     fn path_of(&self, sha256: &str, kind: BlobKind) -> Result<String> {
         let path = self.inner.photo_path(sha256, kind)?;
         path.into_os_string().into_string().map_err(|p| SuishoupaiError::Storage(format!("the store's path is not UTF-8: {p:?}")))
-    }
-}
-
-fn check_photo_count(count: usize) -> core::Result<()> {
-    let max = core::domain::report::MAX_PHOTOS_PER_REPORT;
-    match count {
-        0 => Err(core::Error::NoPhotos),
-        got if got > max => Err(core::Error::TooManyPhotos { got, max }),
-        _ => Ok(()),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The records and enums the apps see. The core's enums cross as they are
 //! (`uniffi::remote`); records are flat copies with app-friendly names.
 
-use suishoupai_core::domain::location::check_coordinates;
+use suishoupai_core::rules::check_coordinates;
 use suishoupai_core::{self as core, LatLon, LocationInput};
 pub use suishoupai_core::{Crs, Locale, LocationSource, ReportStatus, ReporterRole, SyncState};
 

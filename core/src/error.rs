@@ -31,6 +31,11 @@ pub enum Error {
     #[error("corrupt photo: {0}")]
     CorruptPhoto(String),
 
+    /// A photo meant as an upload rendition still carries metadata (EXIF,
+    /// XMP, IPTC, a comment...): the server stores none, whoever sends it.
+    #[error("the photo carries private metadata ({0}); upload the app's rendition, which carries none")]
+    PrivateMetadata(String),
+
     #[error("unknown category `{0}` (run `suishoupai categories` for the list)")]
     UnknownCategory(String),
 
@@ -54,6 +59,10 @@ pub enum Error {
 
     #[error("the store was written by a newer version of the app (schema {found}, this app knows up to {supported})")]
     SchemaTooNew { found: i64, supported: i64 },
+
+    /// The store's file does not hold what its schema promises.
+    #[error("the store is damaged: {0}")]
+    StoreDamaged(String),
 
     #[error("not logged in: run `suishoupai login --server URL --token TOKEN` first")]
     NotLoggedIn,

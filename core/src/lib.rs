@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod photo;
 pub mod protocol;
+pub mod rules;
 pub mod store;
 #[cfg(feature = "sync")]
 pub mod sync;
@@ -22,9 +23,10 @@ pub use crate::domain::{
 };
 pub use crate::error::{Error, Result};
 pub use crate::photo::PreparedPhoto;
+use crate::rules::is_sha256_hex;
 use crate::store::Database;
 pub use crate::store::blobs::BlobKind;
-use crate::store::blobs::{BlobStore, is_sha256_hex};
+use crate::store::blobs::BlobStore;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncSummary {
@@ -169,21 +171,13 @@ impl Store {
 
 fn check_draft(draft: &ReportDraft, photo_count: usize) -> Result<()> {
     Category::from_code(&draft.category)?;
-    domain::report::check_note(&draft.note)?;
-    match photo_count {
-        0 => return Err(Error::NoPhotos),
-        n if n > domain::report::MAX_PHOTOS_PER_REPORT => {
-            return Err(Error::TooManyPhotos { got: n, max: domain::report::MAX_PHOTOS_PER_REPORT });
-        }
-        _ => {}
-    }
+    rules::check_note(&draft.note)?;
+    rules::check_photo_count(photo_count)?;
     if let Some(location) = &draft.location {
         location.to_location()?;
     }
-    if let Some(grid) = &draft.reporter.grid_id
-        && (grid.is_empty() || grid.len() > 64 || grid.chars().any(char::is_control))
-    {
-        return Err(Error::InvalidInput("grid id must be 1 to 64 printable characters".into()));
+    if let Some(grid) = &draft.reporter.grid_id {
+        rules::check_label("grid id", grid)?;
     }
     Ok(())
 }

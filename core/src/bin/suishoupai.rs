@@ -309,7 +309,7 @@ fn run(cli: Cli) -> Result<()> {
             if json { print_json(&report) } else { print_report(&report) }
         }
         Command::Geo(GeoCommand::Convert { from, to, lat, lon, json }) => {
-            suishoupai_core::domain::location::check_coordinates(lat, lon)?;
+            suishoupai_core::rules::check_coordinates(lat, lon)?;
             let out = geo::convert(LatLon { latitude: lat, longitude: lon }, from.into(), to.into());
             if json {
                 print_json(&json!({"latitude": out.latitude, "longitude": out.longitude}));

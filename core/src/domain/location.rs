@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::geo::{self, Crs, LatLon};
 use crate::error::{Error, Result};
+use crate::rules;
 
 /// Who vouches for a location, in order of trust when several are known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,8 +38,11 @@ impl LocationSource {
     }
 }
 
-/// A stored location: always WGS-84, always valid.
+/// A stored location: always WGS-84, always valid. Unknown fields are
+/// refused when it is read from JSON: a `crs` sent along would otherwise be
+/// dropped and a GCJ-02 point taken as WGS-84, hundreds of metres off.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Location {
     pub latitude: f64,
     pub longitude: f64,
@@ -60,30 +64,10 @@ pub struct LocationInput {
     pub source: LocationSource,
 }
 
-/// Checks a WGS-84 or map-datum coordinate. Out-of-range values are an error,
-/// never clamped: a clamped coordinate sends an inspector to the wrong place.
-pub fn check_coordinates(latitude: f64, longitude: f64) -> Result<()> {
-    if !latitude.is_finite() || !longitude.is_finite() {
-        return Err(Error::InvalidLocation("latitude and longitude must be finite numbers".into()));
-    }
-    if !(-90.0..=90.0).contains(&latitude) {
-        return Err(Error::InvalidLocation(format!("latitude {latitude} is outside -90..90")));
-    }
-    if !(-180.0..=180.0).contains(&longitude) {
-        return Err(Error::InvalidLocation(format!("longitude {longitude} is outside -180..180")));
-    }
-    Ok(())
-}
-
 impl LocationInput {
     /// Validates and converts to a stored WGS-84 location.
     pub fn to_location(&self) -> Result<Location> {
-        check_coordinates(self.latitude, self.longitude)?;
-        if let Some(acc) = self.accuracy_m
-            && (!acc.is_finite() || acc < 0.0)
-        {
-            return Err(Error::InvalidLocation(format!("accuracy {acc} m must be a non-negative number")));
-        }
+        rules::check_location(LatLon { latitude: self.latitude, longitude: self.longitude }, self.accuracy_m)?;
         if self.source == LocationSource::Exif {
             return Err(Error::InvalidLocation("a given location is a device fix or a manual pin, not EXIF".into()));
         }

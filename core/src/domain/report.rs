@@ -98,6 +98,7 @@ pub struct PhotoRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Reporter {
     pub role: ReporterRole,
     /// The grid cell a grid worker was patrolling, if any.
@@ -129,23 +130,6 @@ pub struct Report {
     pub status: ReportStatus,
 }
 
-/// The most photos one report may carry; a problem needs a few views, not an album.
-pub const MAX_PHOTOS_PER_REPORT: usize = 9;
-
-/// The longest note we keep, in characters.
-pub const MAX_NOTE_CHARS: usize = 2000;
-
-pub fn check_note(note: &str) -> Result<()> {
-    let chars = note.chars().count();
-    if chars > MAX_NOTE_CHARS {
-        return Err(Error::InvalidInput(format!("note is {chars} characters long (at most {MAX_NOTE_CHARS})")));
-    }
-    if note.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Error::InvalidInput("note contains control characters".into()));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,12 +150,5 @@ mod tests {
             assert_eq!(ReportStatus::from_code(s.code()).unwrap(), *s);
         }
         assert!(SyncState::from_code("done").is_err());
-    }
-
-    #[test]
-    fn notes_are_bounded() {
-        assert!(check_note("门口堆了很多纸箱\n第二行").is_ok());
-        assert!(check_note(&"字".repeat(MAX_NOTE_CHARS + 1)).is_err());
-        assert!(check_note("bell\u{7}").is_err());
     }
 }

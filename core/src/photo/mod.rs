@@ -1,6 +1,7 @@
 //! The photo pipeline: sniff, check the header, read EXIF, decode at a
 //! reduced scale, make an upright upload rendition and thumbnail.
 
+pub mod clean;
 pub mod exif;
 pub mod format;
 pub mod render;

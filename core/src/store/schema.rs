@@ -3,7 +3,7 @@
 //! next, never between. Shipped migrations are never edited: the upgrade
 //! test replays a frozen copy of an old store against them.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{Error, Result};
 
@@ -29,12 +29,29 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
 /// bump in one IMMEDIATE transaction, up to `target`. Safe when several
 /// processes open the same file at once: the version is re-read under the
 /// write lock. Shared with the server, whose list is its own.
+///
+/// Foreign keys are off while a migration runs, as SQLite's own procedure
+/// for schema changes asks (a table can then be rebuilt, which is how
+/// SQLite drops a UNIQUE column), and checked with `foreign_key_check`
+/// before the commit: a migration that leaves a dangling reference fails
+/// and changes nothing.
 pub fn run_migrations(conn: &mut Connection, migrations: &[&str], target: i64) -> Result<()> {
     let latest = migrations.len() as i64;
     let found = version(conn)?;
     if found > latest {
         return Err(Error::SchemaTooNew { found, supported: latest });
     }
+    if found >= target {
+        return Ok(());
+    }
+    let foreign_keys: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply(conn, migrations, found, target);
+    conn.pragma_update(None, "foreign_keys", foreign_keys)?;
+    applied
+}
+
+fn apply(conn: &mut Connection, migrations: &[&str], found: i64, target: i64) -> Result<()> {
     for (index, sql) in migrations.iter().enumerate().take(target as usize).skip(found as usize) {
         let number = index as i64 + 1;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -42,6 +59,10 @@ pub fn run_migrations(conn: &mut Connection, migrations: &[&str], target: i64) -
             continue;
         }
         tx.execute_batch(sql)?;
+        let dangling: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
+        if let Some(table) = dangling {
+            return Err(Error::StoreDamaged(format!("migration {number} would leave a dangling reference in table {table}")));
+        }
         tx.pragma_update(None, "user_version", number)?;
         tx.commit()?;
     }

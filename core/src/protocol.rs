@@ -3,9 +3,17 @@
 //! `Authorization: Bearer TOKEN`.
 //!
 //! # Photos: resumable upload (tus 1.0 core semantics)
+//! Uploads and photos are had by sending them, not by knowing their hash:
+//! an upload is the caller's own, and a photo counts as on the server for a
+//! caller only once that caller has sent it whole. To anyone else every
+//! answer is as if the server had never seen it.
 //! - `POST /v1/uploads` with [`UploadCreate`] → [`UploadState`]. Idempotent:
-//!   a photo the server already has answers `complete: true` (and is never sent
-//!   again); an upload under way answers its current offset.
+//!   a photo the caller has sent answers `complete: true` (and is never sent
+//!   again); the caller's upload under way answers its current offset. A
+//!   user has at most [`MAX_OPEN_UPLOADS_PER_USER`] uploads open, declaring
+//!   at most [`MAX_OPEN_UPLOAD_BYTES_PER_USER`]; past that the answer is 429
+//!   with `Retry-After`, and nothing is opened. An upload untouched for
+//!   [`UPLOAD_EXPIRY_SECS`] is removed.
 //! - `POST /v1/uploads/batch` with [`UploadBatch`] → [`UploadBatchStates`]:
 //!   the same for up to [`MAX_UPLOAD_BATCH`] photos in one round trip, one
 //!   state per photo in order. A device asks this once per push batch, so
@@ -18,11 +26,13 @@
 //!   [`MAX_CHUNK_BYTES`] of body → 204 with the new `Upload-Offset`. A wrong
 //!   offset answers 409 and changes nothing. The chunk is on disk (fsynced)
 //!   before the answer. The chunk that completes the upload makes the server
-//!   check the sha256 and that the bytes are a whole JPEG (magic bytes, end
-//!   marker, dimensions from the header within the size limits); on a
-//!   mismatch the upload is discarded and the answer is 422 ([`ErrorBody`]
-//!   with code `checksum_mismatch` or `bad_photo`). The photo is durable
-//!   before that answer. Uploads of different photos may run in parallel.
+//!   check the sha256 and that the bytes are a clean JPEG (see
+//!   [`crate::photo::clean`]: within the size limits, image data that
+//!   decodes, no EXIF, XMP, IPTC, comments or other application segments);
+//!   otherwise the upload is discarded and the answer is 422 ([`ErrorBody`]
+//!   with code `checksum_mismatch`, `bad_photo` or `private_metadata`). The
+//!   photo is durable before that answer. Uploads of different photos may
+//!   run in parallel.
 //!
 //! # Push
 //! `POST /v1/push` with [`PushRequest`] → [`PushResponse`], one [`PushResult`]
@@ -39,11 +49,14 @@
 //! `has_more`.
 //!
 //! # Errors
-//! Every non-2xx answer but HEAD's has an [`ErrorBody`]. 400 malformed
-//! request, 401 no or unknown token, 403 role may not do this, 404 not found
-//! (also for another user's report), 405 wrong method, 409 upload offset
-//! mismatch or a status change the workflow does not allow, 413 too large,
-//! 415 wrong Content-Type, 422 bad photo.
+//! Every non-2xx answer but HEAD's has an [`ErrorBody`], also those to
+//! requests the server cannot parse as HTTP. 400 malformed request, 401 no,
+//! unknown or revoked token or disabled user (with `WWW-Authenticate:
+//! Bearer`), 403 role may not do this, 404 not found (also for another
+//! user's report, photo or upload), 405 wrong method, 408 body too slow,
+//! 409 upload offset mismatch or a status change the workflow does not
+//! allow, 413 too large, 415 wrong Content-Type, 422 bad photo, 429 over an
+//! allowance (with `Retry-After`), 431 headers too large.
 //!
 //! # Times
 //! `created_at` is RFC 3339 UTC with milliseconds. `taken_at` is what the
@@ -71,9 +84,24 @@ pub const MAX_PHOTO_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_PUSH_REPORTS: usize = 100;
 /// The most photos one `POST /v1/uploads/batch` may ask about: a full push
 /// of reports with the most photos each.
-pub const MAX_UPLOAD_BATCH: usize = MAX_PUSH_REPORTS * crate::domain::report::MAX_PHOTOS_PER_REPORT;
+pub const MAX_UPLOAD_BATCH: usize = MAX_PUSH_REPORTS * crate::rules::MAX_PHOTOS_PER_REPORT;
+
+/// The most uploads one user may have open (started, not complete) at once:
+/// two devices' rounds (see [`MAX_UPLOAD_BATCH`]) and some to spare.
+pub const MAX_OPEN_UPLOADS_PER_USER: usize = 2 * MAX_UPLOAD_BATCH + 200;
+/// The most bytes one user's open uploads may declare at once. A round of
+/// 500 reports with one 200 KB rendition each declares 100 MB; a client keeps
+/// a round under half of this ([`MAX_ROUND_UPLOAD_BYTES`]).
+pub const MAX_OPEN_UPLOAD_BYTES_PER_USER: u64 = 256 * 1024 * 1024;
+/// The most bytes of photos a device asks about in one round: half of the
+/// allowance, so that two devices of one user never meet it.
+pub const MAX_ROUND_UPLOAD_BYTES: u64 = MAX_OPEN_UPLOAD_BYTES_PER_USER / 2;
+/// An upload untouched for this long is given up: its row and partial
+/// bytes go, and the device starts it again from 0 if it comes back.
+pub const UPLOAD_EXPIRY_SECS: u64 = 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UploadCreate {
     pub sha256: String,
     pub length: u64,
@@ -100,6 +128,7 @@ pub struct UploadState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct WirePhoto {
     pub sha256: String,
     pub width: u32,

@@ -13,8 +13,9 @@ use crate::api;
 use crate::auth::KnownUsers;
 use crate::blobs::Blobs;
 use crate::error::{Error, Result, error_response};
-use crate::storage::Storage;
+use crate::storage::{Storage, UploadAllowance};
 use crate::uploads::UploadLocks;
+use suishoupai_core::protocol;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,11 +23,29 @@ pub struct AppState {
     pub blobs: Arc<dyn Blobs>,
     pub upload_locks: Arc<UploadLocks>,
     pub known_users: Arc<KnownUsers>,
+    pub settings: Settings,
+}
+
+/// What a deployment may tune; [`Settings::default`] is documented in the README.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub upload_allowance: UploadAllowance,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            upload_allowance: UploadAllowance {
+                max_open: protocol::MAX_OPEN_UPLOADS_PER_USER,
+                max_declared_bytes: protocol::MAX_OPEN_UPLOAD_BYTES_PER_USER,
+            },
+        }
+    }
 }
 
 impl AppState {
-    pub fn new(storage: Arc<dyn Storage>, blobs: Arc<dyn Blobs>) -> Self {
-        AppState { storage, blobs, upload_locks: Arc::default(), known_users: Arc::default() }
+    pub fn new(storage: Arc<dyn Storage>, blobs: Arc<dyn Blobs>, settings: Settings) -> Self {
+        AppState { storage, blobs, upload_locks: Arc::default(), known_users: Arc::default(), settings }
     }
 
     /// Runs a storage call on the blocking pool: SQLite calls block, and an
@@ -89,7 +108,15 @@ pub fn router(state: AppState) -> Router {
         // leaves the connection and the server running.
         .layer(CatchPanicLayer::new())
         .layer(map_response(json_errors))
+        .layer(map_response(no_sniffing))
         .with_state(state)
+}
+
+/// Browsers must take every answer for what its Content-Type says: a photo
+/// is an image, an error is JSON, never a page to run.
+async fn no_sniffing(mut response: Response) -> Response {
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// tus clients check this header on every answer of the upload endpoints.

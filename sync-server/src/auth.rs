@@ -74,8 +74,16 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The token of `Authorization: Bearer TOKEN`; the scheme is matched
+/// without regard to case (RFC 9110, section 11.1).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
 /// The caller, from `Authorization: Bearer TOKEN`; 401 when it is missing,
-/// malformed or unknown.
+/// malformed, unknown or revoked, or its user is disabled.
 impl FromRequestParts<AppState> for User {
     type Rejection = Error;
 
@@ -87,28 +95,43 @@ impl FromRequestParts<AppState> for User {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .and_then(bearer_token)
             .ok_or_else(|| Error::Unauthorized("malformed Authorization header (expected `Bearer TOKEN`)".into()))?;
         let hash = token_hash(token);
         if let Some(user) = state.known_users.get(&hash) {
             return Ok(user);
         }
+        // Read before the lookup: a change committed after this read bumps
+        // the version past it, and the entry below is then dropped.
+        let version = state.known_users.version();
         let key = hash.clone();
-        let user = state.db(move |s| s.user_by_token_hash(&key)).await?.ok_or_else(|| Error::Unauthorized("unknown token".into()))?;
-        state.known_users.insert(hash, user.clone());
-        Ok(user)
+        let owner =
+            state.db(move |s| s.user_by_token_hash(&key)).await?.ok_or_else(|| Error::Unauthorized("unknown or revoked token".into()))?;
+        if owner.disabled {
+            return Err(Error::Unauthorized("this account is disabled; ask the coordinators".into()));
+        }
+        state.known_users.insert(hash, owner.user.clone(), version);
+        Ok(owner.user)
     }
 }
 
 /// Users already looked up, by token hash: every request of a device
 /// carries its token, and a storage lookup per request cost more than some
-/// requests themselves. Users are never changed or removed (no command
-/// does), so an entry cannot go stale; one that could must be evicted here.
+/// requests themselves. Users and tokens do change (a user disabled, a lost
+/// phone's token revoked, by the CLI or another server process), so the
+/// cache holds only while storage's [`crate::storage::Storage::auth_version`]
+/// stays what it was: the server polls it ([`KnownUsers::refresh`]) and
+/// empties the cache when it moves.
 #[derive(Default)]
 pub struct KnownUsers {
-    by_token_hash: std::sync::RwLock<std::collections::HashMap<String, User>>,
+    state: std::sync::RwLock<KnownState>,
+}
+
+#[derive(Default)]
+struct KnownState {
+    /// The auth version the entries were read under; None until first polled.
+    version: Option<i64>,
+    by_token_hash: std::collections::HashMap<String, User>,
 }
 
 /// Enough for every device of a county; past it, lookups go to storage.
@@ -116,13 +139,37 @@ const KNOWN_USERS_MAX: usize = 100_000;
 
 impl KnownUsers {
     fn get(&self, token_hash: &str) -> Option<User> {
-        self.by_token_hash.read().unwrap_or_else(|p| p.into_inner()).get(token_hash).cloned()
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        state.version?;
+        state.by_token_hash.get(token_hash).cloned()
     }
 
-    fn insert(&self, token_hash: String, user: User) {
-        let mut map = self.by_token_hash.write().unwrap_or_else(|p| p.into_inner());
-        if map.len() < KNOWN_USERS_MAX {
-            map.insert(token_hash, user);
+    fn version(&self) -> Option<i64> {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).version
+    }
+
+    /// Remembers a user read while the version was `read_under`, unless it
+    /// has moved since (the entry could be stale already).
+    fn insert(&self, token_hash: String, user: User, read_under: Option<i64>) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if read_under.is_some() && state.version == read_under && state.by_token_hash.len() < KNOWN_USERS_MAX {
+            state.by_token_hash.insert(token_hash, user);
+        }
+    }
+
+    /// Turns the cache off until the next [`KnownUsers::refresh`].
+    pub fn forget(&self) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        state.version = None;
+        state.by_token_hash.clear();
+    }
+
+    /// Takes the current auth version; a new one empties the cache.
+    pub fn refresh(&self, version: i64) {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if state.version != Some(version) {
+            state.version = Some(version);
+            state.by_token_hash.clear();
         }
     }
 }

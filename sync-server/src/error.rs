@@ -2,7 +2,8 @@
 //! answers. Every variant carries a message for people that names the field,
 //! header or limit at fault; none carries tokens, notes or coordinates.
 
-use axum::http::StatusCode;
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use suishoupai_core::protocol::ErrorBody;
 
@@ -43,8 +44,26 @@ pub enum Error {
     #[error("the uploaded bytes have sha256 {actual}, not the announced {expected}; the upload was discarded")]
     ChecksumMismatch { expected: String, actual: String },
 
-    #[error("not a photo the server takes: {0}; the upload was discarded")]
+    /// A photo that is not a whole, decodable JPEG within the limits. The
+    /// message says what is wrong (and, for an upload, that it was discarded).
+    #[error("{0}")]
     BadPhoto(String),
+
+    /// An uploaded photo still carries private metadata; it was discarded.
+    #[error("{0}")]
+    PrivateMetadata(String),
+
+    /// The caller is over an allowance; trying again after `retry_after_secs` may work.
+    #[error("{message}")]
+    QuotaExceeded { message: String, retry_after_secs: u64 },
+
+    /// The client sent its request too slowly.
+    #[error("{0}")]
+    Timeout(String),
+
+    /// A command named a user who does not exist.
+    #[error("there is no user named `{0}`")]
+    UnknownUser(String),
 
     /// `user add` with a name already taken.
     #[error("a user named `{0}` already exists")]
@@ -79,7 +98,10 @@ impl Error {
             Error::OffsetMismatch { .. } | Error::Conflict(_) | Error::DuplicateUser(_) => StatusCode::CONFLICT,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::ChecksumMismatch { .. } | Error::BadPhoto(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::ChecksumMismatch { .. } | Error::BadPhoto(_) | Error::PrivateMetadata(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Error::UnknownUser(_) => StatusCode::NOT_FOUND,
             Error::SchemaTooNew { .. } | Error::Database(_) | Error::Io { .. } | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,6 +119,10 @@ impl Error {
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::ChecksumMismatch { .. } => "checksum_mismatch",
             Error::BadPhoto(_) => "bad_photo",
+            Error::PrivateMetadata(_) => "private_metadata",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
+            Error::Timeout(_) => "timeout",
+            Error::UnknownUser(_) => "not_found",
             Error::SchemaTooNew { .. } | Error::Database(_) | Error::Io { .. } | Error::Internal(_) => "internal",
         }
     }
@@ -113,7 +139,18 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        error_response(status, self.code(), message)
+        let mut response = error_response(status, self.code(), message);
+        match &self {
+            // RFC 6750: a client told to authenticate is told how.
+            Error::Unauthorized(_) => {
+                response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="suishoupai""#));
+            }
+            Error::QuotaExceeded { retry_after_secs, .. } => {
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response
     }
 }
 
@@ -129,6 +166,7 @@ impl From<suishoupai_core::Error> for Error {
             suishoupai_core::Error::SchemaTooNew { found, supported } => Error::SchemaTooNew { found, supported },
             suishoupai_core::Error::Database(e) => Error::Database(e),
             suishoupai_core::Error::Io { path, source } => Error::Io { path, source },
+            suishoupai_core::Error::StoreDamaged(detail) => Error::Internal(format!("the database is damaged: {detail}")),
             other => Error::Internal(other.to_string()),
         }
     }

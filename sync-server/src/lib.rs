@@ -2,15 +2,19 @@
 //! from devices, keeps them durably, and serves coordinators, grid workers
 //! and departments through a read API and a workflow of status changes.
 //!
-//! Layers, each calling only the next: `api` (HTTP) → `auth` (who may do
-//! what) → `storage` (rows) and `blobs` (bytes), both behind traits.
+//! Layers: `api` (HTTP handlers) asks `auth` who may do what, then calls
+//! `uploads` and `rules` for the protocol's decisions and `storage` (rows)
+//! and `blobs` (bytes), both behind traits. `serve` owns the socket and its
+//! connections; `housekeeping` what runs beside the requests.
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod blobs;
 pub mod error;
+pub mod housekeeping;
 pub mod rules;
+pub mod serve;
 pub mod storage;
 pub mod uploads;
 
@@ -18,22 +22,34 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::app::AppState;
+pub use crate::app::{AppState, Settings};
 use crate::blobs::fs::FsBlobs;
 pub use crate::error::{Error, Result};
+pub use crate::serve::ConnectionLimits;
 use crate::storage::sqlite::SqliteStorage;
 
 /// Opens the data directory: `server.sqlite3` and `photos/`.
-pub fn open(data: &Path) -> Result<AppState> {
+pub fn open(data: &Path, settings: Settings) -> Result<AppState> {
     let storage = SqliteStorage::open(data)?;
     let blobs = FsBlobs::open(&data.join("photos"))?;
-    Ok(AppState::new(Arc::new(storage), Arc::new(blobs)))
+    Ok(AppState::new(Arc::new(storage), Arc::new(blobs), settings))
+}
+
+/// How `serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: String,
+    pub settings: Settings,
+    pub connections: ConnectionLimits,
 }
 
 /// Serves until SIGINT or SIGTERM. Prints `listening on http://IP:PORT` once
 /// the socket is bound, so that a caller who asked for port 0 learns the port.
-pub async fn serve(data: &Path, listen: &str) -> Result<()> {
-    let state = open(data)?;
+pub async fn serve(data: &Path, options: ServeOptions) -> Result<()> {
+    let state = open(data, options.settings)?;
+    // Uploads abandoned while the server was down go before it serves.
+    housekeeping::sweep_uploads(&state).await?;
+    let listen = &options.listen;
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| Error::Internal(format!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr().map_err(|e| Error::Internal(format!("no local address: {e}")))?;
     let mut stdout = std::io::stdout().lock();
@@ -50,15 +66,12 @@ pub async fn serve(data: &Path, listen: &str) -> Result<()> {
             data = data.display()
         );
     }
-    // Answers go out whole at once: without TCP_NODELAY a response written
-    // in two parts waits for the client's delayed ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::Internal(format!("server failed: {e}")))
+    let sweeping = tokio::spawn(housekeeping::keep_sweeping(state.clone()));
+    let auth = tokio::spawn(housekeeping::keep_auth_fresh(state.clone()));
+    serve::serve(listener, app::router(state), options.connections, shutdown_signal()).await;
+    sweeping.abort();
+    auth.abort();
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use suishoupai_core::rules::check_label;
 use suishoupai_server::auth::{self, Role};
 use suishoupai_server::storage::sqlite::SqliteStorage;
 use suishoupai_server::storage::{NewUser, Storage};
-use suishoupai_server::{Error, Result};
+use suishoupai_server::{ConnectionLimits, Error, Result, ServeOptions, Settings};
 
 #[derive(Parser)]
 #[command(name = "suishoupai-server", version, about = "Sync server of suishoupai (随手拍)")]
@@ -26,6 +27,13 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Open connections at most, in all [default: 4096, fewer if the
+        /// open-file limit is lower].
+        #[arg(long, value_name = "N")]
+        max_connections: Option<usize>,
+        /// Open connections at most from one client address (one IPv6 /64) [default: 512].
+        #[arg(long, value_name = "N")]
+        max_connections_per_ip: Option<usize>,
     },
     /// Manage users; works while the server runs.
     #[command(subcommand)]
@@ -49,8 +57,19 @@ enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// List users (never their tokens).
+    /// List users (never their tokens), with whether each is disabled.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lock a user out: every token of theirs answers 401 from now on, on
+    /// the running server too (within a second).
+    Disable { name: String },
+    /// Let a disabled user in again, with the tokens they had.
+    Enable { name: String },
+    /// Revoke every token of the user (a lost phone) and print a new one.
+    RevokeToken {
+        name: String,
         #[arg(long)]
         json: bool,
     },
@@ -91,11 +110,21 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen } => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?
-            .block_on(suishoupai_server::serve(&cli.data, &listen)),
+        Command::Serve { listen, max_connections, max_connections_per_ip } => {
+            let mut connections = ConnectionLimits::default_for_this_process();
+            connections.max_connections = max_connections.unwrap_or(connections.max_connections);
+            connections.max_per_address = max_connections_per_ip.unwrap_or(connections.max_per_address);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+            let options = ServeOptions { listen, settings: Settings::default(), connections };
+            let served = runtime.block_on(suishoupai_server::serve(&cli.data, options));
+            // A storage call still running on the blocking pool gets a
+            // moment to finish; an unfinished one was never acknowledged.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            served
+        }
         Command::User(UserCommand::Add { name, role, grid, department, json }) => {
             let user = new_user(name, role.into(), grid, department)?;
             let token = auth::new_token()?;
@@ -111,12 +140,42 @@ fn run(cli: Cli) -> Result<()> {
         Command::User(UserCommand::List { json }) => {
             let users = SqliteStorage::open(&cli.data)?.list_users()?;
             if json {
-                println!("{}", serde_json::to_string(&users).map_err(|e| Error::Internal(e.to_string()))?);
+                let users: Vec<_> = users
+                    .iter()
+                    .map(|u| {
+                        let mut shown = serde_json::to_value(&u.user).map_err(|e| Error::Internal(e.to_string()))?;
+                        shown["disabled"] = u.disabled.into();
+                        shown["active_tokens"] = u.active_tokens.into();
+                        Ok(shown)
+                    })
+                    .collect::<Result<_>>()?;
+                println!("{}", serde_json::Value::Array(users));
             } else {
-                for user in users {
-                    let place = user.grid_id.or(user.department).map(|p| format!(" ({p})")).unwrap_or_default();
-                    println!("{}\t{}{place}", user.name, user.role);
+                for u in users {
+                    let place = u.user.grid_id.or(u.user.department).map(|p| format!(" ({p})")).unwrap_or_default();
+                    let disabled = if u.disabled { "\tdisabled" } else { "" };
+                    println!("{}\t{}{place}{disabled}", u.user.name, u.user.role);
                 }
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Disable { name }) => {
+            SqliteStorage::open(&cli.data)?.set_disabled(&name, true)?;
+            println!("disabled `{name}`: their tokens are refused from now on");
+            Ok(())
+        }
+        Command::User(UserCommand::Enable { name }) => {
+            SqliteStorage::open(&cli.data)?.set_disabled(&name, false)?;
+            println!("enabled `{name}`");
+            Ok(())
+        }
+        Command::User(UserCommand::RevokeToken { name, json }) => {
+            let token = auth::new_token()?;
+            let user = SqliteStorage::open(&cli.data)?.replace_tokens(&name, &auth::token_hash(&token))?;
+            if json {
+                println!("{}", serde_json::json!({ "name": user.name, "token": token }));
+            } else {
+                println!("revoked every token of `{}`; new token (shown only now): {token}", user.name);
             }
             Ok(())
         }
@@ -125,10 +184,6 @@ fn run(cli: Cli) -> Result<()> {
 
 fn new_user(name: String, role: Role, grid_id: Option<String>, department: Option<String>) -> Result<NewUser> {
     let bad = |m: &str| Err(Error::BadRequest(m.to_owned()));
-    let printable = |s: &str| !s.is_empty() && s.chars().count() <= 64 && !s.chars().any(char::is_control);
-    if !printable(&name) {
-        return bad("--name must be 1 to 64 printable characters");
-    }
     match (role, &grid_id, &department) {
         (Role::GridWorker, None, _) => return bad("a grid_worker needs --grid"),
         (Role::Department, _, None) => return bad("a department user needs --department"),
@@ -136,8 +191,9 @@ fn new_user(name: String, role: Role, grid_id: Option<String>, department: Optio
         (r, _, Some(_)) if r != Role::Department => return bad("--department goes only with --role department"),
         _ => {}
     }
-    if grid_id.iter().chain(&department).any(|id| !printable(id)) {
-        return bad("--grid and --department must be 1 to 64 printable characters");
-    }
+    let label = |field: &str, value: &str| check_label(field, value).map_err(|e| Error::BadRequest(e.to_string()));
+    label("--name", &name)?;
+    grid_id.iter().try_for_each(|g| label("--grid", g))?;
+    department.iter().try_for_each(|d| label("--department", d))?;
     Ok(NewUser { name, role, grid_id, department })
 }

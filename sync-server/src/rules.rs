@@ -2,22 +2,22 @@
 //! the report's canonical content hash that makes a push idempotent.
 
 use chrono::{DateTime, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use suishoupai_core::domain::location::check_coordinates;
-use suishoupai_core::domain::report::{MAX_PHOTOS_PER_REPORT, check_note};
 use suishoupai_core::protocol::{MAX_PHOTO_BYTES, WireReport};
-use suishoupai_core::store::blobs::is_sha256_hex;
-use suishoupai_core::{Category, ReportId, ReporterRole};
+use suishoupai_core::rules::{self as shared, is_sha256_hex};
+use suishoupai_core::{Category, LatLon, ReporterRole};
 
 use crate::auth::{Role, User};
 use crate::error::{Error, Result};
 use crate::storage::{Candidate, NewReport};
 
-/// Judges one report of a push, given as its JSON text. Only a report
-/// without a string `id` fails the whole request: every other fault is this
-/// report's `invalid` outcome, so one bad report does not hold back the
-/// rest of the batch.
-pub fn candidate(user: &User, index: usize, json: &str) -> Result<Candidate> {
+/// Judges one report of a push, given as its JSON text, at `now_ms` on the
+/// server's clock. Only a report without a string `id` fails the whole
+/// request: every other fault is this report's `invalid` outcome, so one
+/// bad report does not hold back the rest of the batch.
+pub fn candidate(user: &User, index: usize, json: &str, now_ms: i64) -> Result<Candidate> {
     // Plain serde first: tracking the path costs as much as the rest of the
     // checks, and only a refused report needs it, for its message.
     let parsed = serde_json::from_str::<WireReport>(json)
@@ -25,15 +25,21 @@ pub fn candidate(user: &User, index: usize, json: &str) -> Result<Candidate> {
     let wire: WireReport = match parsed {
         Ok(wire) => wire,
         Err(e) => {
-            // Only now the report is read loosely, to find its id.
-            let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
-            let id = value
-                .get("id")
-                .and_then(|id| id.as_str())
-                .ok_or_else(|| Error::BadRequest(format!("reports[{index}].id is missing or not a string")))?
-                .to_owned();
-            let content_sha256 = sha256_hex(value.to_string().as_bytes());
-            return Ok(Candidate { id, content_sha256, checked: Err(format!("{}: {}", e.path(), e.inner())) });
+            let reason = format!("{}: {}", e.path(), e.inner());
+            // Only now the report is read loosely, for its id alone: the
+            // other fields are skipped unread, so that a number no f64
+            // holds (1e400) does not hide the id too.
+            #[derive(Deserialize)]
+            struct JustTheId<'a> {
+                #[serde(borrow)]
+                id: Option<&'a RawValue>,
+            }
+            let id = serde_json::from_str::<JustTheId>(json)
+                .ok()
+                .and_then(|just| just.id)
+                .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+                .ok_or_else(|| Error::BadRequest(format!("reports[{index}].id is missing or not a string ({reason})")))?;
+            return Ok(Candidate { id, content_sha256: sha256_hex(json.as_bytes()), checked: Err(reason) });
         }
     };
     // The canonical form: the fields in declaration order, numbers as serde
@@ -42,7 +48,7 @@ pub fn candidate(user: &User, index: usize, json: &str) -> Result<Candidate> {
     let body = serde_json::to_string(&wire).map_err(|e| Error::Internal(format!("serialising a report: {e}")))?;
     let content_sha256 = sha256_hex(body.as_bytes());
     let id = wire.id.clone();
-    let checked = check(user, &wire).map(|(grid_id, created_ms)| NewReport { wire, body, grid_id, created_ms });
+    let checked = check(user, &wire, now_ms).map(|(grid_id, created_ms)| NewReport { wire, body, grid_id, created_ms });
     Ok(Candidate { id, content_sha256, checked })
 }
 
@@ -56,21 +62,14 @@ pub fn rfc3339_ms(text: &str) -> Option<i64> {
 }
 
 /// The report's grid and `created_at` in ms, or why the report is invalid.
-fn check(user: &User, wire: &WireReport) -> Result<(Option<String>, i64), String> {
-    match ReportId::parse(&wire.id) {
-        // One spelling per id, so that the same report cannot hide under two.
-        Ok(id) if id.to_string() == wire.id => {}
-        _ => return Err(format!("id `{}` is not a UUID in lower-case hyphenated form", wire.id)),
-    }
-    Category::from_code(&wire.category).map_err(|e| e.to_string())?;
-    check_note(&wire.note).map_err(|e| e.to_string())?;
-    match wire.photos.len() {
-        0 => return Err("a report needs at least one photo".into()),
-        n if n > MAX_PHOTOS_PER_REPORT => {
-            return Err(format!("a report takes at most {MAX_PHOTOS_PER_REPORT} photos, got {n}"));
-        }
-        _ => {}
-    }
+/// The limits are the core's (see [`suishoupai_core::rules`]), the same
+/// the device checked before it stored the report.
+fn check(user: &User, wire: &WireReport, now_ms: i64) -> Result<(Option<String>, i64), String> {
+    let text = |e: suishoupai_core::Error| e.to_string();
+    shared::check_report_id(&wire.id).map_err(text)?;
+    Category::from_code(&wire.category).map_err(text)?;
+    shared::check_note(&wire.note).map_err(text)?;
+    shared::check_photo_count(wire.photos.len()).map_err(text)?;
     for (index, photo) in wire.photos.iter().enumerate() {
         if !is_sha256_hex(&photo.sha256) {
             return Err(format!("photos[{index}].sha256 is not 64 lower-case hex digits"));
@@ -80,14 +79,10 @@ fn check(user: &User, wire: &WireReport) -> Result<(Option<String>, i64), String
         }
     }
     if let Some(location) = &wire.location {
-        check_coordinates(location.latitude, location.longitude).map_err(|e| e.to_string())?;
-        if let Some(accuracy) = location.accuracy_m
-            && (!accuracy.is_finite() || accuracy < 0.0)
-        {
-            return Err(format!("invalid location: accuracy {accuracy} m must be a non-negative number"));
-        }
+        shared::check_location(LatLon { latitude: location.latitude, longitude: location.longitude }, location.accuracy_m).map_err(text)?;
     }
     let created_ms = rfc3339_ms(&wire.created_at).ok_or_else(|| format!("created_at `{}` is not an RFC 3339 time", wire.created_at))?;
+    shared::check_created_at(created_ms, now_ms).map_err(text)?;
     // A camera that recorded no UTC offset gives a local time without one
     // (the core keeps EXIF's DateTimeOriginal as it is): take both.
     if let Some(taken_at) = &wire.taken_at
@@ -97,10 +92,8 @@ fn check(user: &User, wire: &WireReport) -> Result<(Option<String>, i64), String
         return Err(format!("taken_at `{taken_at}` is not an RFC 3339 time or a local date and time"));
     }
     let claimed_grid = wire.reporter.grid_id.as_deref();
-    if let Some(grid) = claimed_grid
-        && (grid.is_empty() || grid.chars().count() > 64 || grid.chars().any(char::is_control))
-    {
-        return Err("reporter.grid_id must be 1 to 64 printable characters".into());
+    if let Some(grid) = claimed_grid {
+        shared::check_label("reporter.grid_id", grid).map_err(text)?;
     }
     let grid_id = match user.role {
         // A resident's claimed grid is kept in the report as sent but gives

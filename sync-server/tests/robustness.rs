@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use common::{BIN, Server, assert_error, photos, report};
+use common::{Server, assert_error, bin, photos, report};
 use serde_json::{Value, json};
 use suishoupai_core::photo::sha256_hex;
 use suishoupai_server::api::MAX_JSON_BYTES;
@@ -167,7 +167,7 @@ fn openapi_describes_exactly_the_routes() {
 }
 
 fn cli(data: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN).arg("--data").arg(data).args(args).output().unwrap()
+    Command::new(bin()).arg("--data").arg(data).args(args).output().unwrap()
 }
 
 #[test]
@@ -204,5 +204,5 @@ fn user_add_prints_a_token_and_keeps_only_its_hash() {
 
     let list = cli(data, &["user", "list", "--json"]);
     let users: Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert_eq!(users, json!([{ "name": "王五", "role": "grid_worker", "grid_id": "g-07" }]));
+    assert_eq!(users, json!([{ "name": "王五", "role": "grid_worker", "grid_id": "g-07", "disabled": false, "active_tokens": 1 }]));
 }

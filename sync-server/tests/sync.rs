@@ -24,7 +24,7 @@ fn create(server: &Server, token: &str, sha256: &str, length: usize) -> Value {
 fn upload_resumes_and_completes() {
     let server = Server::start();
     let token = server.user("ana", "resident");
-    let other_device = server.user("coco", "coordinator");
+    let other_user = server.user("coco", "coordinator");
     let photo = &photos()[0];
     let (sha, bytes) = (&photo.sha256, &photo.rendition);
     assert!(bytes.len() > 3000);
@@ -45,8 +45,11 @@ fn upload_resumes_and_completes() {
     assert_error(server.patch(&token, sha, 1500, &bytes[1500..2000]), 409, "offset_mismatch", "1500");
     assert_eq!(head_offset(&server, &token, sha), (200, Some(1000)));
 
-    // POST again (say, from another device) answers the offset under way.
-    assert_eq!(create(&server, &other_device, sha, bytes.len())["offset"], 1000);
+    // POST again (say, from ana's other device) answers the offset under way;
+    // to another user it is a photo the server has never seen.
+    assert_eq!(create(&server, &token, sha, bytes.len())["offset"], 1000);
+    assert_eq!(create(&server, &other_user, sha, bytes.len())["offset"], 0);
+    assert_eq!(head_offset(&server, &other_user, sha).0, 200, "the other user's own upload");
 
     // Resume from the offset HEAD gave, in chunks, to the end.
     let mut offset = 1000;
@@ -101,21 +104,57 @@ fn without_huffman_tables(jpeg: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn a_stored_photo_that_cannot_be_decoded_has_no_thumbnail_and_says_why() {
+fn a_jpeg_that_does_not_decode_is_refused_and_never_served() {
     let server = Server::start();
     let token = server.user("ana", "resident");
     let photo = &photos()[2];
     let broken = without_huffman_tables(&photo.rendition);
     assert!(broken.len() < photo.rendition.len(), "the test photo has Huffman tables to remove");
     let sha = sha256_hex(&broken);
-    server.upload(&token, &sha, &broken);
+    create(&server, &token, &sha, broken.len());
+    assert_error(server.send_all(&token, &sha, &broken), 422, "bad_photo", "discarded");
+    assert_eq!(head_offset(&server, &token, &sha), (404, None));
+    let mut report = report(&[photo]);
+    report["photos"][0]["sha256"] = json!(sha);
+    report["photos"][0]["bytes"] = json!(broken.len());
+    assert_eq!(server.push(&token, &[report])[0]["outcome"], "missing_photos");
+    assert_eq!(server.get(&token, &format!("/v1/photos/{sha}")).status(), 404);
+    assert!(!server.dir.path().join(format!("photos/renditions/{}/{sha}.jpg", &sha[..2])).exists(), "nothing of it is stored");
+}
+
+/// A photo stored before uploads were decoded on arrival, which cannot be
+/// decoded: its thumbnail answers 422 and the failure is remembered, not
+/// tried again on every request.
+#[test]
+fn a_stored_photo_without_a_thumbnail_is_not_decoded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = &photos()[2];
+    let broken = without_huffman_tables(&photo.rendition);
+    let sha = sha256_hex(&broken);
+    let token = {
+        use suishoupai_server::blobs::{BlobKind, Blobs, fs::FsBlobs};
+        use suishoupai_server::storage::{PhotoMeta, Storage, UploadKey, sqlite::SqliteStorage};
+        let token = common::add_user(dir.path(), "ana", "resident", &[]);
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        let ana = storage.user_by_token_hash(&suishoupai_server::auth::token_hash(&token)).unwrap().unwrap().user;
+        FsBlobs::open(&dir.path().join("photos")).unwrap().put(BlobKind::Photo, &sha, &broken).unwrap();
+        let meta = PhotoMeta { sha256: sha.clone(), bytes: broken.len() as u64, width: photo.width, height: photo.height };
+        storage.finish_upload(&UploadKey { user_id: ana.id, sha256: sha.clone() }, &meta).unwrap();
+        token
+    };
+    let server = Server::start_in(dir);
     let mut report = report(&[photo]);
     report["photos"][0]["sha256"] = json!(sha);
     report["photos"][0]["bytes"] = json!(broken.len());
     assert_eq!(server.push(&token, &[report])[0]["outcome"], "accepted");
-    assert_error(server.get(&token, &format!("/v1/photos/{sha}/thumbnail")), 422, "bad_photo", "thumbnail");
-    // The photo itself is served as it was sent, and the server carries on.
-    assert_eq!(server.get(&token, &format!("/v1/photos/{sha}")).bytes().unwrap(), broken);
+    let thumbnail = format!("/v1/photos/{sha}/thumbnail");
+    assert_error(server.get(&token, &thumbnail), 422, "bad_photo", "cannot be decoded");
+    let remembered: Option<String> = rusqlite::Connection::open(server.dir.path().join("server.sqlite3"))
+        .unwrap()
+        .query_row("SELECT thumbnail_error FROM photos WHERE sha256 = ?1", [&sha], |r| r.get(0))
+        .unwrap();
+    assert!(remembered.is_some_and(|reason| reason.contains("cannot be decoded")));
+    assert_error(server.get(&token, &thumbnail), 422, "bad_photo", "cannot be decoded");
     assert_eq!(server.get(&token, "/healthz").status(), 200);
 }
 
@@ -175,13 +214,18 @@ fn checksum_mismatch_and_bad_photos_are_discarded() {
     assert_error(server.patch(&token, &png_sha, 0, &png), 422, "bad_photo", "JPEG");
     assert_eq!(head_offset(&server, &token, &png_sha), (404, None));
 
-    // A JPEG cut off in its scan: 422 bad_photo.
+    // A camera JPEG cut off in its scan: refused (for its EXIF, before its data is read).
     let cut = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/testdata/bad/truncated_in_scan.jpg")).unwrap();
     let cut_sha = sha256_hex(&cut);
     create(&server, &token, &cut_sha, cut.len());
-    let answer = server.send_all(&token, &cut_sha, &cut);
-    assert_error(answer, 422, "bad_photo", "truncated");
+    assert_eq!(server.send_all(&token, &cut_sha, &cut).status(), 422);
     assert_eq!(head_offset(&server, &token, &cut_sha), (404, None));
+
+    // A rendition cut off inside its scan (no end-of-image marker): 422 bad_photo.
+    let half = &photo.rendition[..photo.rendition.len() / 2];
+    let half_sha = sha256_hex(half);
+    create(&server, &token, &half_sha, half.len());
+    assert_error(server.send_all(&token, &half_sha, half), 422, "bad_photo", "truncated");
 
     // A header bomb: 422 before any decoding.
     let bomb = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/testdata/bad/bomb_60000x60000.jpg")).unwrap();
@@ -276,6 +320,7 @@ fn invalid_reports_say_why_and_do_not_hold_back_the_batch() {
     let worker = server.user_with("wang", "grid_worker", &["--grid", "g-07"]);
     let [a, _, _] = photos() else { unreachable!() };
     server.upload_photo(&resident, a);
+    server.upload_photo(&worker, a);
 
     let with = |edit: &dyn Fn(&mut Value)| {
         let mut r = report(&[a]);
@@ -299,6 +344,15 @@ fn invalid_reports_say_why_and_do_not_hold_back_the_batch() {
         (with(&|r| r["reporter"]["grid_id"] = json!("")), "grid_id"),
         (with(&|r| r["surprise"] = json!(1)), "surprise"),
         (with(&|r| r["location"] = json!({ "latitude": "north" })), "location"),
+        // Issue 8: what was accepted and should not have been.
+        (with(&|r| r["created_at"] = json!("0001-01-01T00:00:00Z")), "before 2000"),
+        (with(&|r| r["created_at"] = json!("9999-12-31T23:59:59Z")), "ahead of the server's clock"),
+        (with(&|r| r["id"] = json!("f47ac10b-58cc-4372-a567-0e02b2c3d479")), "UUIDv7"),
+        (with(&|r| r["location"]["crs"] = json!("gcj02")), "unknown field `crs`"),
+        (with(&|r| r["photos"][0]["exif"] = json!({})), "unknown field `exif`"),
+        (with(&|r| r["reporter"]["name"] = json!("王")), "unknown field `name`"),
+        (with(&|r| r["location"] = json!({ "latitude": 0.0, "longitude": 0.0, "source": "device" })), "0,0"),
+        (with(&|r| r["location"]["accuracy_m"] = json!(1e308)), "accuracy"),
     ];
     let mut good = report(&[a]);
     good["taken_at"] = json!("2018-07-25T16:34:23"); // EXIF without an offset
@@ -351,6 +405,7 @@ fn changes_feed_pages_with_cursors_and_reaches_a_second_device() {
     let coordinator = server.user("coco", "coordinator");
     let [a, _, _] = photos() else { unreachable!() };
     server.upload_photo(&ana, a);
+    server.upload_photo(&bo, a);
 
     // Nothing yet: no cursor at all.
     let page: Value = server.get(&ana, "/v1/changes").json().unwrap();

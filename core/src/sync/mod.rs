@@ -17,7 +17,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::SyncSummary;
 use crate::domain::ReportId;
 use crate::error::{Error, Result};
-use crate::protocol::{MAX_CHUNK_BYTES, MAX_UPLOAD_BATCH, PushOutcome, PushRequest, UploadCreate, UploadState, WireReport};
+use crate::protocol::{
+    MAX_CHUNK_BYTES, MAX_ROUND_UPLOAD_BYTES, MAX_UPLOAD_BATCH, PushOutcome, PushRequest, UploadCreate, UploadState, WireReport,
+};
 use crate::store::blobs::{BlobKind, BlobStore};
 use crate::store::{self, Database};
 
@@ -172,7 +174,7 @@ fn push_all(db: &Database, blobs: &BlobStore, http: &http::Http, trigger: Trigge
     let mut upload_workers = 1;
     loop {
         steps.check()?;
-        let round = db.read(|tx| store::outbox_due(tx, due_before, UPLOAD_ROUND))?;
+        let round = within_allowance(db.read(|tx| store::outbox_due(tx, due_before, UPLOAD_ROUND))?);
         if round.is_empty() {
             return Ok(());
         }
@@ -279,6 +281,25 @@ fn push_one_by_one(db: &Database, http: &http::Http, items: &[&store::OutboxItem
         steps.done(summary.pushed);
     }
     Ok(())
+}
+
+/// The first reports of `items` whose photos one round may ask the server
+/// about: at most [`MAX_UPLOAD_BATCH`] photos declaring at most
+/// [`MAX_ROUND_UPLOAD_BYTES`], so that a round never opens more uploads
+/// than the server's per-user allowance takes (it would refuse the whole
+/// batch, and the round would never get going). Always at least one report.
+fn within_allowance(mut items: Vec<store::OutboxItem>) -> Vec<store::OutboxItem> {
+    let (mut photos, mut bytes) = (0usize, 0u64);
+    let fits = items
+        .iter()
+        .position(|item| {
+            photos += item.report.photos.len();
+            bytes += item.report.photos.iter().map(|p| p.bytes).sum::<u64>();
+            photos > MAX_UPLOAD_BATCH || bytes > MAX_ROUND_UPLOAD_BYTES
+        })
+        .unwrap_or(items.len());
+    items.truncate(fits.max(1));
+    items
 }
 
 /// A retryable failure: the batch waits out its backoff, and the run stops.
@@ -518,6 +539,16 @@ fn send_chunks(http: &http::Http, blobs: &BlobStore, job: &UploadJob, stop: &Ato
                 conflicts += 1;
                 offset = http.upload_offset(&job.sha256)?;
             }
+            // The server gave the upload up (untouched for a day, or the
+            // server was restored): start it again.
+            Err(Error::ServerRefused { status: 404, .. }) if conflicts < 3 => {
+                conflicts += 1;
+                let state = http.create_uploads(vec![UploadCreate { sha256: job.sha256.clone(), length: job.length }])?.remove(0);
+                if state.complete {
+                    return Ok(());
+                }
+                offset = state.offset;
+            }
             Err(e) => return Err(e),
         }
     }
@@ -544,5 +575,43 @@ fn pull_all(db: &Database, http: &http::Http, summary: &mut SyncSummary, steps: 
         if !page.has_more || page.changes.is_empty() {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PhotoRef, Report, ReportStatus, Reporter, SyncState};
+
+    fn item(photos: usize, bytes: u64) -> store::OutboxItem {
+        let photos = (0..photos).map(|n| PhotoRef { sha256: format!("{n:064x}"), width: 1, height: 1, bytes }).collect();
+        let report = Report {
+            id: ReportId::new(),
+            category: "garbage".into(),
+            note: String::new(),
+            location: None,
+            photos,
+            reporter: Reporter::default(),
+            taken_at: None,
+            created_at: String::new(),
+            sync_state: SyncState::Pending,
+            sync_error: None,
+            status: ReportStatus::Submitted,
+        };
+        store::OutboxItem { report, attempts: 0 }
+    }
+
+    #[test]
+    fn a_round_never_asks_for_more_than_the_servers_allowance() {
+        // 500 reports of one 200 KB photo: one round, as before.
+        assert_eq!(within_allowance((0..500).map(|_| item(1, 200_000)).collect()).len(), 500);
+        // 500 reports of nine photos: only 100 fit the 900 photos of one batch.
+        assert_eq!(within_allowance((0..500).map(|_| item(9, 10_000)).collect()).len(), 100);
+        // Large photos: bounded by bytes.
+        let big = MAX_ROUND_UPLOAD_BYTES / 10;
+        assert_eq!(within_allowance((0..50).map(|_| item(1, big)).collect()).len(), 10);
+        // One report over the bound still goes alone, or it would never go.
+        assert_eq!(within_allowance(vec![item(1, MAX_ROUND_UPLOAD_BYTES + 1), item(1, 1)]).len(), 1);
+        assert!(within_allowance(Vec::new()).is_empty());
     }
 }

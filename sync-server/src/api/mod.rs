@@ -13,7 +13,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
-use suishoupai_core::store::blobs::is_sha256_hex;
+use suishoupai_core::rules::is_sha256_hex;
 
 use crate::error::{Error, Result};
 
@@ -28,8 +28,21 @@ pub const MAX_JSON_BYTES: usize = 2 * 1024 * 1024;
 /// retry forever instead of reading the 413; a body past this is abuse.
 const DRAIN_BYTES: usize = 16 * 1024 * 1024;
 
-/// Reads a body of at most `limit` bytes; more is 413.
-pub async fn read_body(mut body: Body, limit: usize) -> Result<Bytes> {
+/// How long a request's body may take to arrive. A 256 KiB chunk on a weak
+/// 2G link (about 40 kbit/s up) takes some 52 s, and the device's own
+/// timeout per request is 60 s; a client slower than this is gone or
+/// dribbling on purpose, and holds a connection for nothing.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reads a body of at most `limit` bytes within [`BODY_READ_TIMEOUT`]; more
+/// is 413, slower is 408.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes> {
+    tokio::time::timeout(BODY_READ_TIMEOUT, read_body_untimed(body, limit))
+        .await
+        .unwrap_or_else(|_| Err(Error::Timeout(format!("the request body did not arrive within {} s", BODY_READ_TIMEOUT.as_secs()))))
+}
+
+async fn read_body_untimed(mut body: Body, limit: usize) -> Result<Bytes> {
     // Sized from Content-Length when given, so a photo is not copied again
     // each time the buffer grows.
     let announced = axum::body::HttpBody::size_hint(&body).lower().min(limit as u64);

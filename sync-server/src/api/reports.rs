@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use suishoupai_core::domain::report::check_note;
 use suishoupai_core::protocol::StatusUpdate;
+use suishoupai_core::rules::{check_label, check_note};
 use suishoupai_core::{Category, ReportStatus};
 
 use super::{Json, Path, Query, check_sha256, parse_limit};
@@ -90,8 +90,8 @@ pub async fn set_status(
     }
     match (&update.department, update.status) {
         (None, ReportStatus::Dispatched) => return Err(Error::BadRequest("`dispatched` needs a department".into())),
-        (Some(d), ReportStatus::Dispatched) if d.is_empty() || d.chars().count() > 64 || d.chars().any(char::is_control) => {
-            return Err(Error::BadRequest("department must be 1 to 64 printable characters".into()));
+        (Some(d), ReportStatus::Dispatched) if check_label("department", d).is_err() => {
+            return Err(Error::BadRequest(check_label("department", d).unwrap_err().to_string()));
         }
         (Some(_), status) if status != ReportStatus::Dispatched => {
             return Err(Error::BadRequest("department goes only with status `dispatched`".into()));

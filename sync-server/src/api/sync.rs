@@ -23,8 +23,13 @@ pub async fn push(user: User, State(app): State<AppState>, Json(body): Json<Push
     if body.reports.len() > MAX_PUSH_REPORTS {
         return Err(Error::TooLarge(format!("a push carries at most {MAX_PUSH_REPORTS} reports, this one has {}", body.reports.len())));
     }
-    let candidates =
-        body.reports.iter().enumerate().map(|(index, report)| rules::candidate(&user, index, report.get())).collect::<Result<Vec<_>>>()?;
+    let now_ms = crate::uploads::now_ms();
+    let candidates = body
+        .reports
+        .iter()
+        .enumerate()
+        .map(|(index, report)| rules::candidate(&user, index, report.get(), now_ms))
+        .collect::<Result<Vec<_>>>()?;
     let results = app.db(move |s| s.push_reports(&user, &candidates)).await?;
     Ok(axum::Json(PushResponse { results }))
 }

@@ -8,12 +8,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, MAX_UPLOAD_BATCH, UploadBatch, UploadBatchStates, UploadCreate};
 
-use suishoupai_core::store::blobs::is_sha256_hex;
+use suishoupai_core::rules::is_sha256_hex;
 
 use super::{Json, Path, check_sha256, read_body};
 use crate::app::AppState;
 use crate::auth::{User, require_reporter};
 use crate::error::{Error, Result};
+use crate::storage::UploadKey;
 use crate::uploads;
 
 pub async fn create(user: User, State(app): State<AppState>, Json(request): Json<UploadCreate>) -> Result<Response> {
@@ -59,7 +60,7 @@ fn check_upload(upload: &UploadCreate, field: &str) -> Result<()> {
 pub async fn offset(user: User, State(app): State<AppState>, Path(sha256): Path<String>) -> Result<Response> {
     require_reporter(&user)?;
     check_sha256(&sha256)?;
-    let state = uploads::state(&app, sha256).await?;
+    let state = uploads::state(&app, UploadKey { user_id: user.id, sha256 }).await?;
     Ok((
         StatusCode::OK,
         [
@@ -93,6 +94,6 @@ pub async fn append(
         Error::TooLarge(_) => too_large(),
         other => other,
     })?;
-    let offset = uploads::append(&app, sha256, offset, chunk).await?;
+    let offset = uploads::append(&app, UploadKey { user_id: user.id, sha256 }, offset, chunk).await?;
     Ok((StatusCode::NO_CONTENT, [("upload-offset", offset.to_string())]).into_response())
 }

@@ -1,6 +1,7 @@
 //! [`Blobs`] as files under `DATA/photos`:
 //! `renditions/<2 hex>/<sha256>.jpg`, `thumbnails/<2 hex>/<sha256>.jpg`,
-//! `partial/<sha256>.part`, and `tmp/` for files not yet renamed into place.
+//! `partial/<user id>-<sha256>.part` (an upload is one user's), and `tmp/`
+//! for files not yet renamed into place.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::{BlobKind, Blobs};
 use crate::error::{Error, Result};
+use crate::storage::UploadKey;
 
 pub struct FsBlobs {
     root: PathBuf,
@@ -37,8 +39,8 @@ impl FsBlobs {
         self.root.join(dir).join(&sha256[..2]).join(format!("{sha256}.jpg"))
     }
 
-    fn partial_path(&self, sha256: &str) -> PathBuf {
-        self.root.join("partial").join(format!("{sha256}.part"))
+    fn partial_path(&self, upload: &UploadKey) -> PathBuf {
+        self.root.join("partial").join(format!("{}-{}.part", upload.user_id, upload.sha256))
     }
 }
 
@@ -49,9 +51,17 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `<user id>-<sha256>.part` back into its key.
+fn parse_partial_name(name: &str) -> Option<UploadKey> {
+    let (user_id, sha256) = name.strip_suffix(".part")?.split_once('-')?;
+    let user_id = user_id.parse().ok()?;
+    suishoupai_core::rules::is_sha256_hex(sha256).then(|| UploadKey { user_id, sha256: sha256.to_owned() })
+}
+
 impl Blobs for FsBlobs {
-    fn write_chunk(&self, sha256: &str, offset: u64, bytes: &[u8]) -> Result<()> {
-        let path = self.partial_path(sha256);
+    fn write_chunk(&self, upload: &UploadKey, offset: u64, bytes: &[u8]) -> Result<()> {
+        let sha256 = &upload.sha256;
+        let path = self.partial_path(upload);
         let io = Error::io(&path);
         let created = !path.exists();
         let mut file = OpenOptions::new().create(true).write(true).truncate(false).open(&path).map_err(Error::io(&path))?;
@@ -72,8 +82,9 @@ impl Blobs for FsBlobs {
         Ok(())
     }
 
-    fn read_partial(&self, sha256: &str, length: u64) -> Result<Vec<u8>> {
-        let path = self.partial_path(sha256);
+    fn read_partial(&self, upload: &UploadKey, length: u64) -> Result<Vec<u8>> {
+        let sha256 = &upload.sha256;
+        let path = self.partial_path(upload);
         let mut bytes = Vec::with_capacity(length as usize);
         File::open(&path).and_then(|f| f.take(length).read_to_end(&mut bytes)).map_err(Error::io(&path))?;
         if (bytes.len() as u64) < length {
@@ -82,12 +93,29 @@ impl Blobs for FsBlobs {
         Ok(bytes)
     }
 
-    fn discard_partial(&self, sha256: &str) -> Result<()> {
-        let path = self.partial_path(sha256);
+    fn discard_partial(&self, upload: &UploadKey) -> Result<()> {
+        let path = self.partial_path(upload);
         match fs::remove_file(&path) {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io(&path)(e)),
             _ => Ok(()),
         }
+    }
+
+    fn partials(&self) -> Result<Vec<UploadKey>> {
+        let dir = self.root.join("partial");
+        let mut keys = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(Error::io(&dir))? {
+            let entry = entry.map_err(Error::io(&dir))?;
+            match parse_partial_name(&entry.file_name().to_string_lossy()) {
+                Some(key) => keys.push(key),
+                // Not a name this store writes (a partial of an older
+                // version, named by hash alone): nobody can resume it.
+                None => {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(keys)
     }
 
     fn put(&self, kind: BlobKind, sha256: &str, bytes: &[u8]) -> Result<()> {
@@ -118,15 +146,31 @@ mod tests {
     fn chunks_overwrite_what_lies_beyond_their_offset() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = FsBlobs::open(dir.path()).unwrap();
-        blobs.write_chunk(SHA, 0, b"hello").unwrap();
+        let up = UploadKey { user_id: 7, sha256: SHA.into() };
+        blobs.write_chunk(&up, 0, b"hello").unwrap();
         // A chunk written but never recorded, then the same offset again.
-        blobs.write_chunk(SHA, 5, b" stale bytes").unwrap();
-        blobs.write_chunk(SHA, 5, b" world").unwrap();
-        assert_eq!(blobs.read_partial(SHA, 11).unwrap(), b"hello world");
-        assert!(blobs.write_chunk(SHA, 50, b"gap").is_err());
-        blobs.discard_partial(SHA).unwrap();
-        blobs.discard_partial(SHA).unwrap();
-        assert!(blobs.read_partial(SHA, 1).is_err());
+        blobs.write_chunk(&up, 5, b" stale bytes").unwrap();
+        blobs.write_chunk(&up, 5, b" world").unwrap();
+        assert_eq!(blobs.read_partial(&up, 11).unwrap(), b"hello world");
+        assert!(blobs.write_chunk(&up, 50, b"gap").is_err());
+        blobs.discard_partial(&up).unwrap();
+        blobs.discard_partial(&up).unwrap();
+        assert!(blobs.read_partial(&up, 1).is_err());
+    }
+
+    #[test]
+    fn partials_are_one_users_and_listed_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobs::open(dir.path()).unwrap();
+        let (ana, bo) = (UploadKey { user_id: 1, sha256: SHA.into() }, UploadKey { user_id: 2, sha256: SHA.into() });
+        blobs.write_chunk(&ana, 0, b"ana's").unwrap();
+        blobs.write_chunk(&bo, 0, b"bo").unwrap();
+        assert_eq!(blobs.read_partial(&ana, 5).unwrap(), b"ana's");
+        fs::write(dir.path().join("partial").join(format!("{SHA}.part")), b"old layout").unwrap();
+        let mut keys = blobs.partials().unwrap();
+        keys.sort_by_key(|k| k.user_id);
+        assert_eq!(keys, [ana, bo]);
+        assert_eq!(fs::read_dir(dir.path().join("partial")).unwrap().count(), 2, "the old-layout file is gone");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 pub mod fs;
 
 use crate::error::Result;
+use crate::storage::UploadKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlobKind {
@@ -26,14 +27,16 @@ pub enum BlobKind {
 }
 
 pub trait Blobs: Send + Sync + 'static {
-    /// Writes `bytes` at `offset` of the partial upload, first cutting off
+    /// Writes `bytes` at `offset` of the upload's partial, first cutting off
     /// anything beyond `offset` (left by a chunk whose offset was never
     /// recorded). Creates the partial at offset 0.
-    fn write_chunk(&self, sha256: &str, offset: u64, bytes: &[u8]) -> Result<()>;
+    fn write_chunk(&self, upload: &UploadKey, offset: u64, bytes: &[u8]) -> Result<()>;
     /// The partial upload's first `length` bytes.
-    fn read_partial(&self, sha256: &str, length: u64) -> Result<Vec<u8>>;
+    fn read_partial(&self, upload: &UploadKey, length: u64) -> Result<Vec<u8>>;
     /// Forgets a partial upload; no error if there is none.
-    fn discard_partial(&self, sha256: &str) -> Result<()>;
+    fn discard_partial(&self, upload: &UploadKey) -> Result<()>;
+    /// Every partial upload held, to tell those whose upload is gone.
+    fn partials(&self) -> Result<Vec<UploadKey>>;
     fn put(&self, kind: BlobKind, sha256: &str, bytes: &[u8]) -> Result<()>;
     fn get(&self, kind: BlobKind, sha256: &str) -> Result<Option<Vec<u8>>>;
 }

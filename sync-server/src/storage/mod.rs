@@ -18,9 +18,19 @@
 //!   committed change. (SQLite gets this from its single writer; a
 //!   PostgreSQL backend must serialise event inserts, e.g. with a lock on the
 //!   events table, since sequences there may commit out of order.)
-//! - Upload offsets only move by [`Storage::advance_upload`] from the
-//!   offset the caller saw; a stale caller gets [`Error::OffsetMismatch`]
-//!   and nothing changes.
+//! - Uploads belong to the user who started them: one user never sees,
+//!   resumes or completes another's. Upload offsets only move by
+//!   [`Storage::advance_upload`] from the offset the caller saw; a stale
+//!   caller gets [`Error::OffsetMismatch`] and nothing changes.
+//! - A photo counts as present for a user only if that user holds it (sent
+//!   it whole: [`Storage::finish_upload`]). For anyone else every answer is
+//!   as if the server had never seen it: an upload starts at 0, a push
+//!   names it missing, and no size or dimension of it is told.
+//! - [`Storage::start_uploads`] opens nothing beyond the user's
+//!   [`UploadAllowance`]: a batch that would pass it fails whole with
+//!   [`Error::QuotaExceeded`] and writes nothing.
+//! - Every change to users or tokens bumps [`Storage::auth_version`] in the
+//!   same transaction, so that servers caching users notice it.
 //! - A photo row is written only after its blob is durable (see
 //!   [`crate::blobs`]); storage never points at bytes that are not there.
 //!
@@ -50,6 +60,38 @@ pub enum Scope {
     /// Reports dispatched to this department.
     Department(String),
     All,
+}
+
+/// A user as `user list` shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserListing {
+    pub user: User,
+    pub disabled: bool,
+    /// Tokens not revoked.
+    pub active_tokens: u32,
+}
+
+/// Whom a token belongs to, if it is known and not revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub user: User,
+    pub disabled: bool,
+}
+
+/// An upload under way is one user's: the same photo uploaded by two users
+/// is two uploads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UploadKey {
+    pub user_id: i64,
+    pub sha256: String,
+}
+
+/// How much a user may have open in uploads not yet complete, so that one
+/// client cannot fill the disk with uploads it never finishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadAllowance {
+    pub max_open: usize,
+    pub max_declared_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,28 +215,49 @@ pub struct StatusChange {
 }
 
 pub trait Storage: Send + Sync + 'static {
-    /// Fails with [`Error::DuplicateUser`] if the name is taken.
+    /// Adds a user with a first token (device `default`). Fails with
+    /// [`Error::DuplicateUser`] if the name is taken.
     fn add_user(&self, user: &NewUser, token_sha256: &str) -> Result<User>;
-    fn list_users(&self) -> Result<Vec<User>>;
-    fn user_by_token_hash(&self, token_sha256: &str) -> Result<Option<User>>;
+    fn list_users(&self) -> Result<Vec<UserListing>>;
+    /// The owner of a token that is known and not revoked.
+    fn user_by_token_hash(&self, token_sha256: &str) -> Result<Option<TokenOwner>>;
+    /// Disables or enables a user; [`Error::UnknownUser`] if there is none.
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<User>;
+    /// Revokes every token of the user and gives them this one instead.
+    fn replace_tokens(&self, name: &str, new_token_sha256: &str) -> Result<User>;
+    /// A number that grows with every change to users and tokens.
+    fn auth_version(&self) -> Result<i64>;
 
-    fn photo(&self, sha256: &str) -> Result<Option<PhotoMeta>>;
-    fn upload(&self, sha256: &str) -> Result<Option<UploadRow>>;
-    /// For each photo, in one transaction: starts an upload, or answers the
-    /// state of the one under way or of the complete photo. An upload under
-    /// way with another length starts again from 0 (one of the two
-    /// announcements was wrong; the checksum decides).
-    fn start_uploads(&self, uploads: &[UploadCreate], user_id: i64) -> Result<Vec<UploadState>>;
+    /// The photo, if `user_id` holds it.
+    fn held_photo(&self, user_id: i64, sha256: &str) -> Result<Option<PhotoMeta>>;
+    fn upload(&self, key: &UploadKey) -> Result<Option<UploadRow>>;
+    /// For each photo, in one transaction: starts the user's upload, or
+    /// answers the state of theirs under way or of the photo they hold. An
+    /// upload under way with another length starts again from 0 (one of
+    /// the two announcements was wrong; the checksum decides). New uploads
+    /// that would take the user past `allowance` fail the whole call with
+    /// [`Error::QuotaExceeded`].
+    fn start_uploads(&self, user_id: i64, uploads: &[UploadCreate], allowance: &UploadAllowance, now_ms: i64) -> Result<Vec<UploadState>>;
     /// Moves the offset from `from` to `to`, or fails with
     /// [`Error::OffsetMismatch`] and changes nothing.
-    fn advance_upload(&self, sha256: &str, from: u64, to: u64) -> Result<()>;
-    /// The upload is verified and its blobs are durable: the photo exists from now on.
-    fn finish_upload(&self, photo: &PhotoMeta) -> Result<()>;
-    fn drop_upload(&self, sha256: &str) -> Result<()>;
+    fn advance_upload(&self, key: &UploadKey, from: u64, to: u64, now_ms: i64) -> Result<()>;
+    /// The upload is verified and its blob is durable: the photo exists
+    /// from now on, and the user holds it.
+    fn finish_upload(&self, key: &UploadKey, photo: &PhotoMeta) -> Result<()>;
+    fn drop_upload(&self, key: &UploadKey) -> Result<()>;
+    /// Forgets uploads untouched since `touched_before_ms`; answers them,
+    /// so that their partial files can go too.
+    fn expire_uploads(&self, touched_before_ms: i64) -> Result<Vec<UploadKey>>;
+    /// Every upload under way (to tell partial files without one).
+    fn upload_keys(&self) -> Result<Vec<UploadKey>>;
     /// Whether a report within `scope` contains this photo.
     fn photo_visible(&self, scope: &Scope, sha256: &str) -> Result<bool>;
+    /// Why the photo's thumbnail cannot be made, if that was found before.
+    fn thumbnail_error(&self, sha256: &str) -> Result<Option<String>>;
+    fn set_thumbnail_error(&self, sha256: &str, reason: &str) -> Result<()>;
 
-    /// Stores the batch in one transaction and answers each report, in order.
+    /// Stores the batch in one transaction and answers each report, in
+    /// order. A photo counts as present only if `owner` holds it.
     fn push_reports(&self, owner: &User, batch: &[Candidate]) -> Result<Vec<PushResult>>;
     /// Events of reports within `scope` after sequence number `after`, oldest first.
     fn changes(&self, scope: &Scope, after: Option<i64>, limit: usize) -> Result<ChangeBatch>;

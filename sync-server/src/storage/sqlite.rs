@@ -23,7 +23,7 @@ use suishoupai_core::protocol::{Change, PushOutcome, PushResult, UploadCreate, U
 
 use super::{
     Candidate, ChangeBatch, HistoryEntry, NewUser, PhotoMeta, ReportFilter, ReportKey, ReportPage, Scope, StatusChange, Storage,
-    StoredReport, UploadRow, report_not_found,
+    StoredReport, TokenOwner, UploadAllowance, UploadKey, UploadRow, UserListing, report_not_found,
 };
 use crate::auth::{Role, User};
 use crate::error::{Error, Result};
@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_users_and_photos.sql"),
     include_str!("migrations/0002_reports_and_events.sql"),
     include_str!("migrations/0003_thumbnails_on_demand.sql"),
+    include_str!("migrations/0004_tokens_holders_and_user_uploads.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -393,38 +394,76 @@ fn report_in_scope(tx: &Connection, scope: &Scope, id: &str) -> Result<Option<St
     row.map(|row| load_report(tx, row)).transpose()
 }
 
-fn photo_meta(tx: &Connection, sha256: &str) -> Result<Option<PhotoMeta>> {
-    Ok(tx
-        .prepare_cached("SELECT bytes, width, height FROM photos WHERE sha256 = ?1")?
-        .query_row([sha256], |r| {
-            Ok(PhotoMeta { sha256: sha256.to_owned(), bytes: r.get::<_, i64>(0)? as u64, width: r.get(1)?, height: r.get(2)? })
-        })
-        .optional()?)
+/// The photo as `user_id` may know it: only if they hold it.
+fn held_photo(tx: &Connection, user_id: i64, sha256: &str) -> Result<Option<PhotoMeta>> {
+    Ok(tx.prepare_cached(HELD_PHOTO)?.query_row(params![sha256, user_id], photo_meta_row).optional()?)
 }
 
-/// One photo of [`Storage::start_uploads`], inside its transaction.
-fn start_upload(tx: &Connection, upload: &UploadCreate, user_id: i64, started_at: &str) -> Result<UploadState> {
-    let UploadCreate { sha256, length } = upload;
-    let state = |offset: u64, length: u64, complete: bool| UploadState { sha256: sha256.clone(), offset, length, complete };
-    if let Some(photo) = photo_meta(tx, sha256)? {
-        return Ok(state(photo.bytes, photo.bytes, true));
-    }
-    let under_way = tx
-        .prepare_cached("SELECT length, offset FROM uploads WHERE sha256 = ?1")?
-        .query_row([sha256], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
-        .optional()?;
-    match under_way {
-        Some((known, offset)) if known == *length => Ok(state(offset, *length, false)),
-        _ => {
-            tx.prepare_cached(
-                "INSERT INTO uploads (sha256, length, offset, started_by, started_at) VALUES (?1, ?2, 0, ?3, ?4)
-                 ON CONFLICT (sha256) DO UPDATE SET length = excluded.length, offset = 0,
-                     started_by = excluded.started_by, started_at = excluded.started_at",
-            )?
-            .execute(params![sha256, *length as i64, user_id, started_at])?;
-            Ok(state(0, *length, false))
+const HELD_PHOTO: &str = "SELECT p.sha256, p.bytes, p.width, p.height FROM photos p
+                          JOIN photo_holders h ON h.sha256 = p.sha256 AND h.user_id = ?2 WHERE p.sha256 = ?1";
+
+fn photo_meta_row(r: &Row) -> rusqlite::Result<PhotoMeta> {
+    Ok(PhotoMeta { sha256: r.get(0)?, bytes: r.get::<_, i64>(1)? as u64, width: r.get(2)?, height: r.get(3)? })
+}
+
+/// What a user has open in uploads: how many, and the bytes they declare.
+fn open_uploads(tx: &Connection, user_id: i64) -> Result<(usize, u64)> {
+    Ok(tx
+        .prepare_cached("SELECT count(*), coalesce(sum(length), 0) FROM uploads WHERE user_id = ?1")?
+        .query_row([user_id], |r| Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as u64)))?)
+}
+
+/// How long a client over its upload allowance should wait: uploads
+/// finishing or expiring free it, so a minute is a fair first guess.
+const QUOTA_RETRY_AFTER_SECS: u64 = 60;
+
+/// The photos of [`Storage::start_uploads`], inside its transaction.
+fn start_uploads(
+    tx: &Connection,
+    user_id: i64,
+    uploads: &[UploadCreate],
+    allowance: &UploadAllowance,
+    now_ms: i64,
+) -> Result<Vec<UploadState>> {
+    let (mut open, mut declared) = open_uploads(tx, user_id)?;
+    let started_at = now();
+    let mut states = Vec::with_capacity(uploads.len());
+    for UploadCreate { sha256, length } in uploads {
+        let state = |offset: u64, length: u64, complete: bool| UploadState { sha256: sha256.clone(), offset, length, complete };
+        if let Some(photo) = held_photo(tx, user_id, sha256)? {
+            states.push(state(photo.bytes, photo.bytes, true));
+            continue;
+        }
+        let under_way = tx
+            .prepare_cached("SELECT length, offset FROM uploads WHERE user_id = ?1 AND sha256 = ?2")?
+            .query_row(params![user_id, sha256], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+            .optional()?;
+        match under_way {
+            Some((known, offset)) if known == *length => states.push(state(offset, *length, false)),
+            _ => {
+                let (was_open, was_declared) = under_way.map_or((0, 0), |(known, _)| (1, known));
+                let (now_open, now_declared) = (open - was_open + 1, declared - was_declared + length);
+                if now_open > allowance.max_open || now_declared > allowance.max_declared_bytes {
+                    return Err(Error::QuotaExceeded {
+                        message: format!(
+                            "at most {} uploads and {} declared bytes may be open at once; finish or wait for the ones under way",
+                            allowance.max_open, allowance.max_declared_bytes
+                        ),
+                        retry_after_secs: QUOTA_RETRY_AFTER_SECS,
+                    });
+                }
+                (open, declared) = (now_open, now_declared);
+                tx.prepare_cached(
+                    "INSERT INTO uploads (user_id, sha256, length, offset, started_at, touched_ms) VALUES (?1, ?2, ?3, 0, ?4, ?5)
+                     ON CONFLICT (user_id, sha256) DO UPDATE SET length = excluded.length, offset = 0,
+                         started_at = excluded.started_at, touched_ms = excluded.touched_ms",
+                )?
+                .execute(params![user_id, sha256, *length as i64, started_at, now_ms])?;
+                states.push(state(0, *length, false));
+            }
         }
     }
+    Ok(states)
 }
 
 fn accepted(id: &str, status: ReportStatus) -> PushResult {
@@ -450,7 +489,7 @@ impl<'c> PushStatements<'c> {
     fn prepare(tx: &'c Connection) -> Result<Self> {
         Ok(PushStatements {
             existing: tx.prepare_cached("SELECT owner_id, content_sha256, status FROM reports WHERE id = ?1")?,
-            photo: tx.prepare_cached("SELECT bytes, width, height FROM photos WHERE sha256 = ?1")?,
+            photo: tx.prepare_cached(HELD_PHOTO)?,
             report: tx.prepare_cached(
                 "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'submitted', ?9)",
@@ -484,11 +523,8 @@ fn push_one(sql: &mut PushStatements, owner: &User, candidate: &Candidate, recei
     };
     let mut missing: Vec<String> = Vec::new();
     for (index, photo) in report.wire.photos.iter().enumerate() {
-        let stored = sql
-            .photo
-            .query_row([&photo.sha256], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?)))
-            .optional()?;
-        match stored {
+        let stored = sql.photo.query_row(params![&photo.sha256, owner.id], photo_meta_row).optional()?;
+        match stored.map(|p| (p.bytes, p.width, p.height)) {
             None => {
                 if !missing.contains(&photo.sha256) {
                     missing.push(photo.sha256.clone());
@@ -544,6 +580,23 @@ fn insert_event(
     Ok(())
 }
 
+fn insert_token(tx: &Connection, user_id: i64, token_sha256: &str, created_at: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO tokens (user_id, token_sha256, device, created_at) VALUES (?1, ?2, 'default', ?3)",
+        params![user_id, token_sha256, created_at],
+    )?;
+    Ok(())
+}
+
+fn user_by_name(tx: &Connection, name: &str) -> Result<User> {
+    tx.prepare_cached("SELECT id, name, role, grid_id, department FROM users WHERE name = ?1")?
+        .query_row([name], user_from_row)
+        .optional()?
+        .map(make_user)
+        .transpose()?
+        .ok_or_else(|| Error::UnknownUser(name.to_owned()))
+}
+
 impl Storage for SqliteStorage {
     fn add_user(&self, user: &NewUser, token_sha256: &str) -> Result<User> {
         self.write(|tx| {
@@ -551,84 +604,140 @@ impl Storage for SqliteStorage {
             if taken > 0 {
                 return Err(Error::DuplicateUser(user.name.clone()));
             }
+            let created_at = now();
             tx.execute(
-                "INSERT INTO users (name, role, grid_id, department, token_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![user.name, user.role.code(), user.grid_id, user.department, token_sha256, now()],
+                "INSERT INTO users (name, role, grid_id, department, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user.name, user.role.code(), user.grid_id, user.department, created_at],
             )?;
-            Ok(User {
-                id: tx.last_insert_rowid(),
-                name: user.name.clone(),
-                role: user.role,
-                grid_id: user.grid_id.clone(),
-                department: user.department.clone(),
+            let id = tx.last_insert_rowid();
+            insert_token(tx, id, token_sha256, &created_at)?;
+            Ok(User { id, name: user.name.clone(), role: user.role, grid_id: user.grid_id.clone(), department: user.department.clone() })
+        })
+    }
+
+    fn list_users(&self) -> Result<Vec<UserListing>> {
+        self.read(|tx| {
+            tx.prepare(
+                "SELECT u.id, u.name, u.role, u.grid_id, u.department, u.disabled_at IS NOT NULL,
+                        (SELECT count(*) FROM tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL)
+                 FROM users u ORDER BY u.name",
+            )?
+            .query_map([], |r| Ok((user_from_row(r)?, r.get::<_, bool>(5)?, r.get::<_, u32>(6)?)))?
+            .map(|row| {
+                let (user, disabled, active_tokens) = row?;
+                Ok(UserListing { user: make_user(user)?, disabled, active_tokens })
             })
+            .collect()
         })
     }
 
-    fn list_users(&self) -> Result<Vec<User>> {
+    fn user_by_token_hash(&self, token_sha256: &str) -> Result<Option<TokenOwner>> {
         self.read(|tx| {
-            tx.prepare("SELECT id, name, role, grid_id, department FROM users ORDER BY name")?
-                .query_map([], user_from_row)?
-                .map(|row| make_user(row?))
-                .collect()
+            tx.prepare_cached(
+                "SELECT u.id, u.name, u.role, u.grid_id, u.department, u.disabled_at IS NOT NULL
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?1 AND t.revoked_at IS NULL",
+            )?
+            .query_row([token_sha256], |r| Ok((user_from_row(r)?, r.get::<_, bool>(5)?)))
+            .optional()?
+            .map(|(user, disabled)| Ok(TokenOwner { user: make_user(user)?, disabled }))
+            .transpose()
         })
     }
 
-    fn user_by_token_hash(&self, token_sha256: &str) -> Result<Option<User>> {
-        self.read(|tx| {
-            tx.prepare_cached("SELECT id, name, role, grid_id, department FROM users WHERE token_sha256 = ?1")?
-                .query_row([token_sha256], user_from_row)
-                .optional()?
-                .map(make_user)
-                .transpose()
+    fn set_disabled(&self, name: &str, disabled: bool) -> Result<User> {
+        self.write(|tx| {
+            let user = user_by_name(tx, name)?;
+            let at = disabled.then(now);
+            tx.execute("UPDATE users SET disabled_at = ?2 WHERE id = ?1", params![user.id, at])?;
+            Ok(user)
         })
     }
 
-    fn photo(&self, sha256: &str) -> Result<Option<PhotoMeta>> {
-        self.read(|tx| photo_meta(tx, sha256))
+    fn replace_tokens(&self, name: &str, new_token_sha256: &str) -> Result<User> {
+        self.write(|tx| {
+            let user = user_by_name(tx, name)?;
+            let at = now();
+            tx.execute("UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL", params![user.id, at])?;
+            insert_token(tx, user.id, new_token_sha256, &at)?;
+            Ok(user)
+        })
     }
 
-    fn upload(&self, sha256: &str) -> Result<Option<UploadRow>> {
+    fn auth_version(&self) -> Result<i64> {
+        self.read(|tx| Ok(tx.prepare_cached("SELECT value FROM meta WHERE key = 'auth_version'")?.query_row([], |r| r.get(0))?))
+    }
+
+    fn held_photo(&self, user_id: i64, sha256: &str) -> Result<Option<PhotoMeta>> {
+        self.read(|tx| held_photo(tx, user_id, sha256))
+    }
+
+    fn upload(&self, key: &UploadKey) -> Result<Option<UploadRow>> {
         self.read(|tx| {
             Ok(tx
-                .prepare_cached("SELECT length, offset FROM uploads WHERE sha256 = ?1")?
-                .query_row([sha256], |r| Ok(UploadRow { length: r.get::<_, i64>(0)? as u64, offset: r.get::<_, i64>(1)? as u64 }))
+                .prepare_cached("SELECT length, offset FROM uploads WHERE user_id = ?1 AND sha256 = ?2")?
+                .query_row(params![key.user_id, key.sha256], |r| {
+                    Ok(UploadRow { length: r.get::<_, i64>(0)? as u64, offset: r.get::<_, i64>(1)? as u64 })
+                })
                 .optional()?)
         })
     }
 
-    fn start_uploads(&self, uploads: &[UploadCreate], user_id: i64) -> Result<Vec<UploadState>> {
-        let started_at = now();
-        self.write(|tx| uploads.iter().map(|upload| start_upload(tx, upload, user_id, &started_at)).collect())
+    fn start_uploads(&self, user_id: i64, uploads: &[UploadCreate], allowance: &UploadAllowance, now_ms: i64) -> Result<Vec<UploadState>> {
+        self.write(|tx| start_uploads(tx, user_id, uploads, allowance, now_ms))
     }
 
-    fn advance_upload(&self, sha256: &str, from: u64, to: u64) -> Result<()> {
+    fn advance_upload(&self, key: &UploadKey, from: u64, to: u64, now_ms: i64) -> Result<()> {
         self.write(|tx| {
             let offset = tx
-                .query_row("SELECT offset FROM uploads WHERE sha256 = ?1", [sha256], |r| r.get::<_, i64>(0))
+                .query_row("SELECT offset FROM uploads WHERE user_id = ?1 AND sha256 = ?2", params![key.user_id, key.sha256], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .optional()?
-                .ok_or_else(|| Error::NotFound(format!("no upload {sha256}")))? as u64;
+                .ok_or_else(|| Error::NotFound(format!("no upload {}", key.sha256)))? as u64;
             if offset != from {
                 return Err(Error::OffsetMismatch { expected: offset, got: from });
             }
-            tx.execute("UPDATE uploads SET offset = ?2 WHERE sha256 = ?1", params![sha256, to as i64])?;
+            tx.execute(
+                "UPDATE uploads SET offset = ?3, touched_ms = ?4 WHERE user_id = ?1 AND sha256 = ?2",
+                params![key.user_id, key.sha256, to as i64, now_ms],
+            )?;
             Ok(())
         })
     }
 
-    fn finish_upload(&self, photo: &PhotoMeta) -> Result<()> {
+    fn finish_upload(&self, key: &UploadKey, photo: &PhotoMeta) -> Result<()> {
         self.write(|tx| {
             tx.prepare_cached("INSERT OR IGNORE INTO photos (sha256, bytes, width, height, received_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
                 .execute(params![photo.sha256, photo.bytes as i64, photo.width, photo.height, now()])?;
-            tx.prepare_cached("DELETE FROM uploads WHERE sha256 = ?1")?.execute([&photo.sha256])?;
+            tx.prepare_cached("INSERT OR IGNORE INTO photo_holders (sha256, user_id) VALUES (?1, ?2)")?
+                .execute(params![photo.sha256, key.user_id])?;
+            tx.prepare_cached("DELETE FROM uploads WHERE user_id = ?1 AND sha256 = ?2")?.execute(params![key.user_id, key.sha256])?;
             Ok(())
         })
     }
 
-    fn drop_upload(&self, sha256: &str) -> Result<()> {
+    fn drop_upload(&self, key: &UploadKey) -> Result<()> {
         self.write(|tx| {
-            tx.execute("DELETE FROM uploads WHERE sha256 = ?1", [sha256])?;
+            tx.execute("DELETE FROM uploads WHERE user_id = ?1 AND sha256 = ?2", params![key.user_id, key.sha256])?;
             Ok(())
+        })
+    }
+
+    fn expire_uploads(&self, touched_before_ms: i64) -> Result<Vec<UploadKey>> {
+        self.write(|tx| {
+            tx.prepare("DELETE FROM uploads WHERE touched_ms < ?1 RETURNING user_id, sha256")?
+                .query_map([touched_before_ms], |r| Ok(UploadKey { user_id: r.get(0)?, sha256: r.get(1)? }))?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(Error::from)
+        })
+    }
+
+    fn upload_keys(&self) -> Result<Vec<UploadKey>> {
+        self.read(|tx| {
+            tx.prepare("SELECT user_id, sha256 FROM uploads")?
+                .query_map([], |r| Ok(UploadKey { user_id: r.get(0)?, sha256: r.get(1)? }))?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(Error::from)
         })
     }
 
@@ -642,6 +751,23 @@ impl Storage for SqliteStorage {
                                     WHERE p.sha256 = ? AND {condition})"
                 ))?
                 .query_row(params_from_iter(values), |r| r.get(0))?)
+        })
+    }
+
+    fn thumbnail_error(&self, sha256: &str) -> Result<Option<String>> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached("SELECT thumbnail_error FROM photos WHERE sha256 = ?1")?
+                .query_row([sha256], |r| r.get(0))
+                .optional()?
+                .flatten())
+        })
+    }
+
+    fn set_thumbnail_error(&self, sha256: &str, reason: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("UPDATE photos SET thumbnail_error = ?2 WHERE sha256 = ?1", params![sha256, reason])?;
+            Ok(())
         })
     }
 
@@ -776,6 +902,26 @@ mod tests {
     }
 
     #[test]
+    fn contract_photos_count_only_for_those_who_sent_them() {
+        contract::photos_count_only_for_those_who_sent_them(&fresh().1);
+    }
+
+    #[test]
+    fn contract_uploads_stay_within_the_allowance() {
+        contract::uploads_stay_within_the_allowance(&fresh().1);
+    }
+
+    #[test]
+    fn contract_untouched_uploads_expire() {
+        contract::untouched_uploads_expire(&fresh().1);
+    }
+
+    #[test]
+    fn contract_tokens_are_revoked_and_users_disabled() {
+        contract::tokens_are_revoked_and_users_disabled(&fresh().1);
+    }
+
+    #[test]
     fn contract_a_cursor_never_skips_a_committed_change() {
         let (_dir, storage) = fresh();
         contract::a_cursor_never_skips_a_committed_change(Arc::new(storage));
@@ -804,6 +950,14 @@ mod tests {
             .query_row("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM photos)", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();
         assert_eq!((users, photos), (1, 1), "old rows survive the upgrade");
+        let token_owner: String = old
+            .query_row(
+                "SELECT u.name FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?1 AND t.revoked_at IS NULL",
+                ["a".repeat(64)],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(token_owner, "wang", "the user's token still signs them in");
     }
 
     #[test]
@@ -854,15 +1008,12 @@ mod group_commit_tests {
     }
 
     fn add(tx: &Connection, name: &str) -> Result<()> {
-        tx.execute(
-            "INSERT INTO users (name, role, token_sha256, created_at) VALUES (?1, 'resident', ?2, ?3)",
-            params![name, format!("{name:0>64}"), now()],
-        )?;
+        tx.execute("INSERT INTO users (name, role, created_at) VALUES (?1, 'resident', ?2)", params![name, now()])?;
         Ok(())
     }
 
     fn names(storage: &SqliteStorage) -> Vec<String> {
-        let mut names: Vec<_> = storage.list_users().unwrap().into_iter().map(|u| u.name).collect();
+        let mut names: Vec<_> = storage.list_users().unwrap().into_iter().map(|u| u.user.name).collect();
         names.sort();
         names
     }
@@ -929,7 +1080,7 @@ mod group_commit_tests {
             let user = NewUser { name, role: Role::Resident, grid_id: None, department: None };
             let added = storage.add_user(&user, &token).unwrap();
             // Answered only once committed: a reader sees it.
-            assert_eq!(storage.user_by_token_hash(&token).unwrap().map(|u| u.id), Some(added.id));
+            assert_eq!(storage.user_by_token_hash(&token).unwrap().map(|o| o.user.id), Some(added.id));
         });
         let mut expected: Vec<_> = (0..THREADS).flat_map(|t| (0..WRITES).map(move |w| format!("u{t}-{w}"))).collect();
         expected.sort();

@@ -13,7 +13,12 @@ use suishoupai_core::PreparedPhoto;
 use suishoupai_core::protocol::MAX_CHUNK_BYTES;
 use tempfile::TempDir;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_suishoupai-server");
+/// The server binary under test: this build's, or another one named by
+/// `SUISHOUPAI_SERVER_BIN` (to check that a test of an attack fails on a
+/// build from before the fix).
+pub fn bin() -> std::path::PathBuf {
+    std::env::var_os("SUISHOUPAI_SERVER_BIN").map_or_else(|| env!("CARGO_BIN_EXE_suishoupai-server").into(), Into::into)
+}
 
 pub struct Server {
     pub base: String,
@@ -28,8 +33,14 @@ impl Server {
     }
 
     pub fn start_in(dir: TempDir) -> Server {
-        let mut child = Command::new(BIN)
+        Server::start_with(dir, &[])
+    }
+
+    /// With more `serve` arguments, e.g. `--max-connections-per-ip 50`.
+    pub fn start_with(dir: TempDir, serve_args: &[&str]) -> Server {
+        let mut child = Command::new(bin())
             .args(["--data", dir.path().to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+            .args(serve_args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -40,6 +51,20 @@ impl Server {
         let http = client();
         assert_eq!(http.get(format!("{base}/healthz")).send().unwrap().status(), 200);
         Server { base, dir, child, http }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then waits for the process to exit; answers how long that took.
+    pub fn terminate(mut self) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        // SAFETY: kill only sends a signal to our own child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success() || status.code().is_none() || status.code() == Some(0), "exit status {status:?}");
+        started.elapsed()
     }
 
     /// kill -9, no goodbye; the data directory survives.
@@ -133,7 +158,7 @@ impl Drop for Server {
 }
 
 pub fn add_user(data: &Path, name: &str, role: &str, extra: &[&str]) -> String {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(["--data", data.to_str().unwrap(), "user", "add", "--name", name, "--role", role, "--json"])
         .args(extra)
         .output()

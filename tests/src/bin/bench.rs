@@ -1182,16 +1182,14 @@ fn bench_push(tmp: &Path, server: &Server, token: &str, reports: &[suishoupai_co
     let mut same = Connection::open(tmp.join("push-same-schema.sqlite3"))?;
     same.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     suishoupai_server::storage::sqlite::migrate_to(&mut same, suishoupai_server::storage::sqlite::LATEST_VERSION)?;
-    same.execute(
-        "INSERT INTO users (id, name, role, token_sha256, created_at) VALUES (1, 'bench', 'resident', ?1, '2026-01-01T00:00:00.000Z')",
-        [&"0".repeat(64)],
-    )?;
+    same.execute("INSERT INTO users (id, name, role, created_at) VALUES (1, 'bench', 'resident', '2026-01-01T00:00:00.000Z')", [])?;
     for r in reports {
         let p = &r.photos[0];
         same.execute(
             "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, received_at) VALUES (?1, ?2, ?3, ?4, '2026-01-01T00:00:00.000Z')",
             params![p.sha256, p.bytes as i64, p.width, p.height],
         )?;
+        same.execute("INSERT OR IGNORE INTO photo_holders (sha256, user_id) VALUES (?1, 1)", [&p.sha256])?;
     }
     let same_rows: Vec<Vec<SameSchemaRow>> = rows
         .iter()

@@ -1,104 +1,145 @@
 //! The one error type the apps see, and the one place core errors become it.
 //!
-//! Each variant is a thing the app does something different about; its
-//! message is the core's user-readable text (no personal data besides the
-//! path of a photo the app itself named).
+//! Each variant is a thing the app does something different about, decided
+//! by the core's typed error and, for a sync, its typed
+//! [`SyncCause`](suishoupai_core::SyncCause), never by the wording of a
+//! message. `reason` is the core's user-readable text (no personal data
+//! besides the path of a photo the app itself named). The variants of a
+//! sync that ended with work left carry that run's [`SyncSummary`], with
+//! how many reports are still pending and how many were refused.
 
-use suishoupai_core::Error as CoreError;
+use suishoupai_core::{Error as CoreError, SyncCause};
+
+use crate::types::SyncSummary;
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
-#[uniffi(flat_error)]
 pub enum SuishoupaiError {
     /// The photo cannot be used: not a photo, broken, HEIC, unreadable file.
     /// Ask the user for another photo.
-    #[error("{0}")]
-    BadPhoto(String),
+    #[error("{reason}")]
+    BadPhoto { reason: String },
 
     /// The photo (pixels or file) is too large to take.
-    #[error("{0}")]
-    TooLarge(String),
+    #[error("{reason}")]
+    TooLarge { reason: String },
 
     /// Neither a device fix, a manual pin nor a photo geotag says where the
     /// problem is. Ask the user to place a pin on the map and try again.
-    #[error("{0}")]
-    NoLocation(String),
+    #[error("{reason}")]
+    NoLocation { reason: String },
 
     /// The app passed something invalid (unknown category, note too long,
     /// coordinates out of range, no photos, a bad id...).
-    #[error("{0}")]
-    InvalidInput(String),
+    #[error("{reason}")]
+    InvalidInput { reason: String },
 
     /// No such report or photo on this device.
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{reason}")]
+    NotFound { reason: String },
 
-    /// No server and token yet, or the server no longer accepts the token:
-    /// show the login screen.
-    #[error("{0}")]
-    NotLoggedIn(String),
+    /// No server and token yet: show the login screen.
+    #[error("{reason}")]
+    NotLoggedIn { reason: String },
 
-    /// The server could not be reached: reports stay queued and are sent
-    /// later (automatically when `set_online(true)` was called).
-    #[error("{0}")]
-    Network(String),
+    /// The server no longer accepts this device's token (revoked after the
+    /// phone was reported lost, or the user disabled): show the login
+    /// screen. Queued reports stay queued.
+    #[error("{reason}")]
+    TokenRefused { reason: String, summary: SyncSummary },
 
-    /// The server refused some reports for good; the message says why, and
-    /// each refused report's `sync_error` too.
-    #[error("{0}")]
-    ServerRefused(String),
+    /// The server could not be reached, or the connection broke or timed
+    /// out: reports stay queued and go later (automatically once
+    /// `set_online(true)` was called).
+    #[error("{reason}")]
+    Network { reason: String, summary: SyncSummary },
+
+    /// The server failed (5xx) or asked to slow down (408, 429), with its
+    /// HTTP status: reports stay queued and go later.
+    #[error("{reason}")]
+    ServerUnavailable { status: u16, reason: String, summary: SyncSummary },
+
+    /// The server refused `count` reports for good; `reason` gives its
+    /// reasons, and each refused report's `sync_error` its own.
+    /// `retry_failed` queues them again.
+    #[error("{reason}")]
+    ReportsRefused { count: u64, reason: String, summary: SyncSummary },
+
+    /// The server refused a whole request (an HTTP 4xx but 401), with its status.
+    #[error("{reason}")]
+    ServerRefused { status: u16, reason: String, summary: SyncSummary },
+
+    /// `count` reports wait out a backoff after an earlier failure (an
+    /// automatic sync does not hurry them); a sync the user starts tries them now.
+    #[error("{reason}")]
+    RetryLater { count: u64, reason: String, summary: SyncSummary },
 
     /// The sync was cancelled; what was sent before is kept.
-    #[error("{0}")]
-    Cancelled(String),
+    #[error("{reason}")]
+    Cancelled { reason: String },
 
     /// The device's storage failed (disk full, database damaged, a store
     /// written by a newer app version).
-    #[error("{0}")]
-    Storage(String),
+    #[error("{reason}")]
+    Storage { reason: String },
 
     /// A bug: something that should not happen did.
-    #[error("{0}")]
-    Internal(String),
+    #[error("{reason}")]
+    Internal { reason: String },
 }
 
 pub type Result<T, E = SuishoupaiError> = std::result::Result<T, E>;
 
+impl SuishoupaiError {
+    pub(crate) fn storage(reason: String) -> Self {
+        SuishoupaiError::Storage { reason }
+    }
+
+    pub(crate) fn bad_photo(reason: String) -> Self {
+        SuishoupaiError::BadPhoto { reason }
+    }
+}
+
 impl From<CoreError> for SuishoupaiError {
     fn from(e: CoreError) -> Self {
+        SuishoupaiError::from(&e)
+    }
+}
+
+/// The one mapping point.
+impl From<&CoreError> for SuishoupaiError {
+    fn from(e: &CoreError) -> Self {
         use SuishoupaiError as E;
         let message = e.to_string();
+        let none = SyncSummary::default;
         match e {
             CoreError::UnsupportedFormat(_) | CoreError::HeicNotSupported | CoreError::CorruptPhoto(_) | CoreError::PrivateMetadata(_) => {
-                E::BadPhoto(message)
+                E::BadPhoto { reason: message }
             }
-            CoreError::TooLarge { .. } | CoreError::FileTooLarge { .. } => E::TooLarge(message),
+            CoreError::TooLarge { .. } | CoreError::FileTooLarge { .. } => E::TooLarge { reason: message },
             CoreError::UnknownCategory(_)
             | CoreError::InvalidLocation(_)
             | CoreError::NoPhotos
             | CoreError::TooManyPhotos { .. }
-            | CoreError::InvalidInput(_) => E::InvalidInput(message),
-            CoreError::ReportNotFound(_) | CoreError::PhotoNotFound(_) => E::NotFound(message),
+            | CoreError::InvalidInput(_) => E::InvalidInput { reason: message },
+            CoreError::ReportNotFound(_) | CoreError::PhotoNotFound(_) => E::NotFound { reason: message },
             CoreError::SchemaTooNew { .. } | CoreError::StoreDamaged(_) | CoreError::Database(_) | CoreError::Io { .. } => {
-                E::Storage(message)
+                E::Storage { reason: message }
             }
-            CoreError::NotLoggedIn => E::NotLoggedIn("not logged in: sign in to a server first".into()),
-            CoreError::ServerRefused { status: 401, .. } => E::NotLoggedIn(message),
-            CoreError::Network(_) => E::Network(message),
-            CoreError::ServerRefused { .. } => E::ServerRefused(message),
-            CoreError::Cancelled => E::Cancelled(message),
-            CoreError::SyncIncomplete { pending, failed, reason, .. } => {
-                // The core keeps only the reason's text; its 401 case says
-                // to log in again (see core::sync::run).
-                if reason.contains("log in again") {
-                    E::NotLoggedIn(reason)
-                } else if pending > 0 {
-                    E::Network(format!("{pending} report(s) wait to be sent: {reason}"))
-                } else if failed > 0 {
-                    E::ServerRefused(format!("the server refused {failed} report(s): {reason}"))
-                } else if reason.starts_with("network:") {
-                    E::Network(reason)
-                } else {
-                    E::ServerRefused(reason)
+            CoreError::NotLoggedIn => E::NotLoggedIn { reason: "not logged in: sign in to a server first".into() },
+            CoreError::TokenRefused(_) => E::TokenRefused { reason: message, summary: none() },
+            CoreError::Network(_) => E::Network { reason: message, summary: none() },
+            CoreError::ServerUnavailable { status, .. } => E::ServerUnavailable { status: *status, reason: message, summary: none() },
+            CoreError::ServerRefused { status, .. } => E::ServerRefused { status: *status, reason: message, summary: none() },
+            CoreError::Cancelled => E::Cancelled { reason: message },
+            CoreError::SyncIncomplete { cause, summary } => {
+                let (pending, failed, summary) = (summary.pending, summary.failed, SyncSummary::from(*summary));
+                match cause {
+                    SyncCause::TokenRefused(_) => E::TokenRefused { reason: message, summary },
+                    SyncCause::Network(_) => E::Network { reason: message, summary },
+                    SyncCause::ServerUnavailable { status, .. } => E::ServerUnavailable { status: *status, reason: message, summary },
+                    SyncCause::ServerRefused { status, .. } => E::ServerRefused { status: *status, reason: message, summary },
+                    SyncCause::ReportsRefused => E::ReportsRefused { count: failed, reason: message, summary },
+                    SyncCause::WaitingForRetry(_) => E::RetryLater { count: pending, reason: message, summary },
                 }
             }
         }

@@ -16,7 +16,7 @@ use suishoupai_core::sync::auto::AutoSync;
 use suishoupai_core::{self as core, BlobKind, PhotoSource, PreparedPhoto};
 
 pub use crate::error::{Result, SuishoupaiError};
-pub use crate::sync::SyncObserver;
+pub use crate::sync::{SyncListener, SyncObserver};
 pub use crate::types::*;
 
 uniffi::setup_scaffolding!("suishoupai");
@@ -95,7 +95,7 @@ impl Store {
     /// The thumbnail's JPEG bytes.
     pub fn thumbnail_bytes(&self, sha256: String) -> Result<Vec<u8>> {
         let path = self.inner.photo_path(&sha256, BlobKind::Thumbnail)?;
-        std::fs::read(&path).map_err(|e| SuishoupaiError::Storage(format!("cannot read thumbnail {sha256}: {e}")))
+        std::fs::read(&path).map_err(|e| SuishoupaiError::storage(format!("cannot read thumbnail {sha256}: {e}")))
     }
 
     /// Remembers the server and this device's token. No network needed.
@@ -132,6 +132,12 @@ impl Store {
     pub fn set_online(&self, online: bool) {
         self.auto.set_online(online);
     }
+
+    /// Hears the outcome of every background sync (see `SyncListener`);
+    /// `None` stops that.
+    pub fn set_sync_listener(&self, listener: Option<Arc<dyn SyncListener>>) {
+        self.auto.set_listener(listener.map(|l| crate::sync::run_listener(self.inner.clone(), l)));
+    }
 }
 
 impl Store {
@@ -161,9 +167,10 @@ impl Store {
                 })
                 .collect::<Result<Vec<PreparedPhoto>>>()?;
             if prepared.iter().all(|p| p.geotag().is_none()) {
-                return Err(SuishoupaiError::NoLocation(
-                    "the report has no location: the photos carry no geotag and there is no device fix; place a pin on the map".into(),
-                ));
+                return Err(SuishoupaiError::NoLocation {
+                    reason: "the report has no location: the photos carry no geotag and there is no device fix; place a pin on the map"
+                        .into(),
+                });
             }
             self.inner.create_report_from_prepared(&core_draft, &prepared)?
         };
@@ -173,19 +180,19 @@ impl Store {
 
     fn path_of(&self, sha256: &str, kind: BlobKind) -> Result<String> {
         let path = self.inner.photo_path(sha256, kind)?;
-        path.into_os_string().into_string().map_err(|p| SuishoupaiError::Storage(format!("the store's path is not UTF-8: {p:?}")))
+        path.into_os_string().into_string().map_err(|p| SuishoupaiError::storage(format!("the store's path is not UTF-8: {p:?}")))
     }
 }
 
 fn unreadable(path: &Path) -> impl FnOnce(std::io::Error) -> SuishoupaiError + '_ {
-    move |e| SuishoupaiError::BadPhoto(format!("cannot read photo file {}: {e}", path.display()))
+    move |e| SuishoupaiError::bad_photo(format!("cannot read photo file {}: {e}", path.display()))
 }
 
 /// A camera file the core can read (it checks the size and reads it).
 fn check_photo_file(path: &Path) -> Result<()> {
     std::fs::File::open(path).map_err(unreadable(path))?;
     if !std::fs::metadata(path).map_err(unreadable(path))?.is_file() {
-        return Err(SuishoupaiError::BadPhoto(format!("cannot read photo file {}: not a file", path.display())));
+        return Err(SuishoupaiError::bad_photo(format!("cannot read photo file {}: not a file", path.display())));
     }
     Ok(())
 }

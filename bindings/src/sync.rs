@@ -44,18 +44,15 @@ pub(crate) fn run_blocking(
     observer: Option<Arc<dyn SyncObserver>>,
     cancel: Option<Arc<AtomicBool>>,
 ) -> Result<SyncSummary> {
-    match store.sync(Trigger::User, &RunProgress { observer, cancel }) {
-        Ok(summary) => Ok(summary.into()),
-        Err(e) => Err(with_refusal_reasons(e, store).into()),
-    }
+    store.sync(Trigger::User, &RunProgress { observer, cancel }).map(SyncSummary::from).map_err(|e| app_error(&e, store))
 }
 
-/// Gives a refusal the server's own words. When reports were refused for
-/// good, the core's reason only points at the report list; each refused
+/// The app's error for a run's: refused reports are given the server's own
+/// words. The core's message only points at the report list; each refused
 /// report's `sync_error` holds the server's answer.
-fn with_refusal_reasons(e: core::Error, store: &core::Store) -> core::Error {
-    match e {
-        core::Error::SyncIncomplete { pending: 0, failed, summary, reason } if failed > 0 => {
+pub(crate) fn app_error(e: &core::Error, store: &core::Store) -> SuishoupaiError {
+    match SuishoupaiError::from(e) {
+        SuishoupaiError::ReportsRefused { count, reason, summary } => {
             let mut reasons: Vec<String> = Vec::new();
             for report in store.list_reports().unwrap_or_default() {
                 if report.sync_state == core::SyncState::Failed
@@ -65,11 +62,40 @@ fn with_refusal_reasons(e: core::Error, store: &core::Store) -> core::Error {
                     reasons.push(why);
                 }
             }
-            let reason = if reasons.is_empty() { reason } else { reasons.join("; ") };
-            core::Error::SyncIncomplete { pending: 0, failed, summary, reason }
+            let reason = if reasons.is_empty() { reason } else { format!("the server refused {count} report(s): {}", reasons.join("; ")) };
+            SuishoupaiError::ReportsRefused { count, reason, summary }
         }
-        e => e,
+        other => other,
     }
+}
+
+/// Implemented by the app to hear how each background sync (the ones
+/// `set_online(true)` starts) went, so that it can refresh its queue
+/// screen without polling. Called on the background sync thread.
+#[uniffi::export(foreign)]
+pub trait SyncListener: Send + Sync {
+    /// `summary` is the run's, with how many reports are still pending
+    /// and refused; `error` is why it ended with work left (none when
+    /// everything went): the same variants `sync` throws.
+    fn on_sync_finished(&self, summary: SyncSummary, error: Option<SuishoupaiError>);
+}
+
+/// The core's listener for `listener`: each run's outcome in the app's terms.
+pub(crate) fn run_listener(store: Arc<core::Store>, listener: Arc<dyn SyncListener>) -> core::sync::auto::RunListener {
+    Box::new(move |result: &core::sync::auto::RunResult| {
+        let (summary, error) = match result {
+            Ok(summary) => ((*summary).into(), None),
+            Err(e) => {
+                let summary = match e {
+                    core::Error::SyncIncomplete { summary, .. } => (*summary).into(),
+                    _ => SyncSummary::default(),
+                };
+                (summary, Some(app_error(e, &store)))
+            }
+        };
+        // A listener that throws must not end automatic sync.
+        let _ = catch_unwind(AssertUnwindSafe(|| listener.on_sync_finished(summary, error)));
+    })
 }
 
 /// Sets the flag when the future is dropped: the foreign side cancelled.
@@ -92,6 +118,6 @@ pub(crate) async fn run_async(store: Arc<core::Store>, observer: Option<Arc<dyn 
         .spawn(move || {
             let _ = tx.send(run_blocking(&store, observer, Some(cancel)));
         })
-        .map_err(|e| SuishoupaiError::Internal(format!("cannot start the sync thread: {e}")))?;
-    rx.await.unwrap_or_else(|_| Err(SuishoupaiError::Internal("the sync thread stopped unexpectedly".into())))
+        .map_err(|e| SuishoupaiError::Internal { reason: format!("cannot start the sync thread: {e}") })?;
+    rx.await.unwrap_or_else(|_| Err(SuishoupaiError::Internal { reason: "the sync thread stopped unexpectedly".into() }))
 }

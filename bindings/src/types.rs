@@ -163,6 +163,10 @@ pub struct SyncSummary {
     pub uploaded_bytes: u64,
     /// Photo bytes not sent because the server already had them.
     pub skipped_bytes: u64,
+    /// Reports still waiting to be sent when the run ended.
+    pub pending: u64,
+    /// Reports the server refused for good (see `retry_failed`).
+    pub failed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -235,6 +239,13 @@ impl From<core::Report> for Report {
 
 impl From<core::SyncSummary> for SyncSummary {
     fn from(s: core::SyncSummary) -> Self {
-        SyncSummary { pushed: s.pushed, pulled: s.pulled, uploaded_bytes: s.uploaded_bytes, skipped_bytes: s.skipped_bytes }
+        SyncSummary {
+            pushed: s.pushed,
+            pulled: s.pulled,
+            uploaded_bytes: s.uploaded_bytes,
+            skipped_bytes: s.skipped_bytes,
+            pending: s.pending,
+            failed: s.failed,
+        }
     }
 }

@@ -67,18 +67,28 @@ pub enum Error {
     #[error("not logged in: run `suishoupai login --server URL --token TOKEN` first")]
     NotLoggedIn,
 
-    /// The server could not be reached or answered 5xx: worth retrying later.
+    /// The server could not be reached, or the connection broke or timed
+    /// out: worth retrying later.
     #[error("network: {0}")]
     Network(String),
 
-    /// The server answered with a 4xx: retrying the same request will not help.
+    /// The server answered 5xx, 408 or 429: worth retrying later.
+    #[error("server unavailable ({status}): {message}")]
+    ServerUnavailable { status: u16, message: String },
+
+    /// The server does not accept this device's token (401): revoked, or
+    /// the user disabled. The app shows its login screen.
+    #[error("the server does not accept this device's token ({0}); log in again")]
+    TokenRefused(String),
+
+    /// The server answered with another 4xx: retrying the same request will not help.
     #[error("server refused ({status}): {message}")]
     ServerRefused { status: u16, message: String },
 
-    /// A sync ended with work left: `pending` reports wait for a retry,
-    /// `failed` were refused for good and need the user.
-    #[error("sync incomplete: {pending} report(s) still queued, {failed} refused; {reason}")]
-    SyncIncomplete { pending: u64, failed: u64, reason: String, summary: crate::SyncSummary },
+    /// A sync ended with work left: `summary.pending` reports wait for a
+    /// retry, `summary.failed` were refused for good and need the user.
+    #[error("sync incomplete: {} report(s) still queued, {} refused; {cause}", summary.pending, summary.failed)]
+    SyncIncomplete { cause: SyncCause, summary: crate::SyncSummary },
 
     /// The caller cancelled a sync; what was done before is kept.
     #[error("sync cancelled")]
@@ -101,6 +111,43 @@ impl Error {
 impl Error {
     /// Whether trying the same thing again later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Network(_))
+        matches!(self, Error::Network(_) | Error::ServerUnavailable { .. })
+    }
+}
+
+/// Why a sync ended with work left, for the app to choose what to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncCause {
+    /// The token was refused: show the login screen.
+    #[error("the server does not accept this device's token ({0}); log in again")]
+    TokenRefused(String),
+    /// No network, or it broke or timed out: queued reports go later.
+    #[error("network: {0}")]
+    Network(String),
+    /// The server failed (5xx) or asked to wait (408, 429): queued reports go later.
+    #[error("server unavailable ({status}): {message}")]
+    ServerUnavailable { status: u16, message: String },
+    /// The server refused a whole request (a 4xx other than 401).
+    #[error("server refused ({status}): {message}")]
+    ServerRefused { status: u16, message: String },
+    /// Some reports were refused for good; each says why in its `sync_error`.
+    #[error("the server refused some reports; see `report list` for why")]
+    ReportsRefused,
+    /// Reports wait out their backoff after an earlier failure, given here.
+    #[error("{0}")]
+    WaitingForRetry(String),
+}
+
+impl SyncCause {
+    /// The cause of a run stopped by `e` (an error that ends a run: see
+    /// `sync::stops_run`); `None` for any other error.
+    pub fn of(e: &Error) -> Option<SyncCause> {
+        Some(match e {
+            Error::TokenRefused(m) => SyncCause::TokenRefused(m.clone()),
+            Error::Network(m) => SyncCause::Network(m.clone()),
+            Error::ServerUnavailable { status, message } => SyncCause::ServerUnavailable { status: *status, message: message.clone() },
+            Error::ServerRefused { status, message } => SyncCause::ServerRefused { status: *status, message: message.clone() },
+            _ => return None,
+        })
     }
 }

@@ -10,6 +10,7 @@ pub mod photo;
 pub mod protocol;
 pub mod rules;
 pub mod store;
+pub mod support;
 #[cfg(feature = "sync")]
 pub mod sync;
 
@@ -21,7 +22,7 @@ pub use crate::domain::{
     CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, PhotoRef, Report, ReportId, ReportStatus, Reporter,
     ReporterRole, SyncState,
 };
-pub use crate::error::{Error, Result};
+pub use crate::error::{Error, Result, SyncCause};
 pub use crate::photo::PreparedPhoto;
 use crate::rules::is_sha256_hex;
 use crate::store::Database;
@@ -38,6 +39,10 @@ pub struct SyncSummary {
     pub uploaded_bytes: u64,
     /// Photo bytes not sent because the server already had them.
     pub skipped_bytes: u64,
+    /// Reports still waiting to be sent when the run ended.
+    pub pending: u64,
+    /// Reports the server refused for good, waiting for the user.
+    pub failed: u64,
 }
 
 /// Where a photo comes from: a file the camera wrote, or a camera buffer.

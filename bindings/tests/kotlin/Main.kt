@@ -3,8 +3,12 @@
 //   java -Djna.library.path=DIR -cp ... MainKt PHOTOS_DIR BAD_DIR [SERVER_URL TOKEN]
 // Exits non-zero if any check fails.
 
+import com.sun.net.httpserver.HttpServer
 import java.io.File
+import java.net.InetSocketAddress
+import java.net.ServerSocket
 import java.nio.file.Files
+import java.util.concurrent.CopyOnWriteArrayList
 import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.runBlocking
 import uniffi.suishoupai.*
@@ -27,7 +31,7 @@ inline fun <reified E : Throwable> expectError(name: String, block: () -> Unit) 
         block()
         check(name, false) { "no error thrown" }
     } catch (e: Throwable) {
-        check(name, e is E && !e.message.isNullOrBlank()) { "got ${e::class.qualifiedName}: ${e.message}" }
+        check(name, e is E && !e.message.isNullOrBlank() && e.message!!.contains("reason=")) { "got ${e::class.qualifiedName}: ${e.message}" }
     }
 }
 
@@ -38,6 +42,101 @@ class CountingObserver : SyncObserver {
         calls.incrementAndGet()
         last = done to total
     }
+}
+
+/** Remembers every background run's outcome. */
+class RecordingListener : SyncListener {
+    val runs = CopyOnWriteArrayList<Pair<SyncSummary, SuishoupaiException?>>()
+    override fun onSyncFinished(summary: SyncSummary, error: SuishoupaiException?) {
+        runs.add(summary to error)
+    }
+}
+
+fun waitFor(seconds: Int, predicate: () -> Boolean): Boolean {
+    val deadline = System.currentTimeMillis() + seconds * 1000L
+    while (System.currentTimeMillis() < deadline) {
+        if (predicate()) return true
+        Thread.sleep(50)
+    }
+    return false
+}
+
+/** A server under maintenance: every request answers 503. */
+fun unavailableServer(): HttpServer {
+    val server = HttpServer.create(InetSocketAddress("127.0.0.1", 0), 0)
+    server.createContext("/") { exchange ->
+        exchange.requestBody.readAllBytes()
+        val body = """{"error":"internal","message":"down for maintenance"}""".toByteArray()
+        exchange.responseHeaders.add("Content-Type", "application/json")
+        exchange.sendResponseHeaders(503, body.size.toLong())
+        exchange.responseBody.use { it.write(body) }
+    }
+    server.start()
+    return server
+}
+
+/** Each way a sync ends with work left is its own exception, with the run's summary. */
+fun typedSyncErrors(photos: File, serverUrl: String, token: String) {
+    val photo = File(photos, "kodak_cx7530_S_E_tiny.jpg").readBytes()
+    fun freshStore(): Store {
+        val store = Store(Files.createTempDirectory("suishoupai-kotlin-errors").toFile().path)
+        store.createReportFromBytes(ReportDraft(category = "garbage", allowWithoutLocation = true), listOf(photo))
+        return store
+    }
+    freshStore().use { store ->
+        store.login(serverUrl, "not-a-real-token")
+        try {
+            store.sync(); check("a refused token is TokenRefused", false)
+        } catch (e: SuishoupaiException.TokenRefused) {
+            check("a refused token is TokenRefused, one report pending", e.summary.pending == 1uL) { "${e.summary}" }
+        }
+    }
+    freshStore().use { store ->
+        val port = ServerSocket(0).use { it.localPort }
+        store.login("http://127.0.0.1:$port", token)
+        try {
+            store.sync(); check("no server is Network", false)
+        } catch (e: SuishoupaiException.Network) {
+            check("no server is Network, one report pending", e.summary.pending == 1uL) { "${e.summary}" }
+        }
+    }
+    val unavailable = unavailableServer()
+    freshStore().use { store ->
+        store.login("http://127.0.0.1:${unavailable.address.port}", token)
+        try {
+            store.sync(); check("a 503 is ServerUnavailable", false)
+        } catch (e: SuishoupaiException.ServerUnavailable) {
+            check("a 503 is ServerUnavailable with its status", e.status == 503.toUShort() && e.summary.pending == 1uL) { "${e.status} ${e.summary}" }
+        }
+    }
+    freshStore().use { store ->
+        // A resident's device claims a grid worker's report: refused for good.
+        store.createReportFromBytes(
+            ReportDraft(category = "garbage", allowWithoutLocation = true, role = ReporterRole.GRID_WORKER, gridId = "G-1"), listOf(photo)
+        )
+        store.login(serverUrl, token)
+        try {
+            store.sync(); check("a refused report is ReportsRefused", false)
+        } catch (e: SuishoupaiException.ReportsRefused) {
+            check("a refused report is ReportsRefused, with its count", e.count == 1uL && e.summary.pushed == 1uL && e.summary.failed == 1uL) { "${e.count} ${e.summary}" }
+        }
+    }
+    freshStore().use { store ->
+        // Four failures in a row: the next try waits 8 s.
+        store.login("http://127.0.0.1:${unavailable.address.port}", token)
+        repeat(4) { try { store.sync() } catch (e: SuishoupaiException.ServerUnavailable) {} }
+        val listener = RecordingListener()
+        store.setSyncListener(listener)
+        store.login(serverUrl, token)
+        store.setOnline(true)
+        check("the background sync reports its run", waitFor(10) { listener.runs.isNotEmpty() })
+        val (summary, error) = listener.runs.first()
+        check("a report in its backoff is RetryLater", error is SuishoupaiException.RetryLater && summary.pending == 1uL) { "$error $summary" }
+        check("the background sync reports success once it went", waitFor(30) { listener.runs.any { it.second == null && it.first.pushed == 1uL } }) { "${listener.runs}" }
+        store.setOnline(false)
+        store.setSyncListener(null)
+    }
+    unavailable.stop(0)
 }
 
 fun main(args: Array<String>) {
@@ -122,6 +221,7 @@ fun main(args: Array<String>) {
             val asyncSummary = runBlocking { store.syncAsync() }
             check("syncAsync pushes the new one", asyncSummary.pushed == 1uL) { "$asyncSummary" }
             check("nothing pending", store.pendingCount() == 0uL)
+            typedSyncErrors(photos, args[2], args[3])
         } else {
             println("skip sync checks (no server given)")
         }

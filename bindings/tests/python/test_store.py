@@ -271,7 +271,8 @@ def test_sync_offline_and_without_login(sp, store):
     store.login(f"http://127.0.0.1:{port}", "some-token")
     with pytest.raises(sp.SuishoupaiError.Network) as caught:
         store.sync()
-    assert "wait to be sent" in str(caught.value)
+    assert "network" in str(caught.value)
+    assert (caught.value.summary.pending, caught.value.summary.failed) == (1, 0)
     [report] = store.list_reports()
     assert report.sync_state == sp.SyncState.PENDING and report.sync_error
     assert store.pending_count() == 1

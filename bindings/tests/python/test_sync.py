@@ -210,8 +210,9 @@ def test_observer_that_raises_does_not_break_sync(sp, store, server):
 def test_refused_token_asks_for_login(sp, store, server):
     capture(sp, store, 1)
     store.login(server.url, "not-a-real-token")
-    with pytest.raises(sp.SuishoupaiError.NotLoggedIn, match="log in again"):
+    with pytest.raises(sp.SuishoupaiError.TokenRefused) as caught:
         store.sync()
+    assert caught.value.summary.pending == 1
     assert store.pending_count() == 1
 
 
@@ -223,9 +224,10 @@ def test_server_refusal_carries_the_reason_and_can_be_retried(sp, store, server)
     [ok] = capture(sp, store, 1)
     [refused] = capture(sp, store, 1, role=sp.ReporterRole.GRID_WORKER, grid_id="G-1")
     store.login(server.url, token)
-    with pytest.raises(sp.SuishoupaiError.ServerRefused, match="registered as a resident") as caught:
+    with pytest.raises(sp.SuishoupaiError.ReportsRefused, match="registered as a resident") as caught:
         store.sync()
-    assert "1 report" in str(caught.value)
+    assert caught.value.count == 1
+    assert (caught.value.summary.pushed, caught.value.summary.failed, caught.value.summary.pending) == (1, 1, 0)
     assert store.get_report(ok.id).sync_state == sp.SyncState.SYNCED
     failed = store.get_report(refused.id)
     assert failed.sync_state == sp.SyncState.FAILED

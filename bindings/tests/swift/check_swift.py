@@ -133,8 +133,21 @@ api = {
 }
 for name, pattern in api.items():
     check(f"swift API: {name}", re.search(pattern, code) is not None)
-for variant in ["BadPhoto", "TooLarge", "NoLocation", "InvalidInput", "NotFound", "NotLoggedIn", "Network", "ServerRefused", "Cancelled", "Storage", "Internal"]:
-    check(f"swift error case {variant}(message:)", f"case {variant}(message:String)" in code)
+for variant in ["BadPhoto", "TooLarge", "NoLocation", "InvalidInput", "NotFound", "NotLoggedIn", "Cancelled", "Storage", "Internal"]:
+    check(f"swift error case {variant}(reason:)", f"case {variant}(reason:String)" in code)
+# The variants of a sync that ended with work left carry what the app
+# chooses a screen by, and the run's summary.
+for variant, fields in [
+    ("TokenRefused", "reason:String,summary:SyncSummary"),
+    ("Network", "reason:String,summary:SyncSummary"),
+    ("ServerUnavailable", "status:UInt16,reason:String,summary:SyncSummary"),
+    ("ReportsRefused", "count:UInt64,reason:String,summary:SyncSummary"),
+    ("ServerRefused", "status:UInt16,reason:String,summary:SyncSummary"),
+    ("RetryLater", "count:UInt64,reason:String,summary:SyncSummary"),
+]:
+    check(f"swift error case {variant}({fields})", f"case {variant}({fields})" in code)
+check("swift SyncListener protocol", re.search(r"public protocol SyncListener\b.*?func onSyncFinished\(summary:SyncSummary,error:SuishoupaiError\?\)", code) is not None)
+check("swift SyncSummary has pending and failed", re.search(r"public struct SyncSummary\b.*?public var pending:UInt64.*?public var failed:UInt64", code) is not None)
 
 passed = sum(results)
 print(f"swift: {passed} passed, {len(results) - passed} failed")

@@ -182,7 +182,7 @@ fn work(store: &Store, shared: &Shared) {
             // Offline or dropped: the wait above sorts out which.
             Err(Error::Cancelled) => {}
             // Queued reports wait out their backoff; sleep until the first expires.
-            Err(Error::SyncIncomplete { pending, .. }) if *pending > 0 => {
+            Err(Error::SyncIncomplete { summary, .. }) if summary.pending > 0 => {
                 let until_due = next_due_in(store).unwrap_or(Duration::ZERO);
                 wake_at = Some(Instant::now() + until_due.max(retry_delay));
                 retry_delay = (retry_delay * 2).min(MAX_RETRY_DELAY);
@@ -205,7 +205,7 @@ fn work(store: &Store, shared: &Shared) {
 /// How long until the first queued report's backoff expires.
 fn next_due_in(store: &Store) -> Option<Duration> {
     let next: Option<i64> = store.db.read(crate::store::next_attempt_at).ok()?;
-    Some(Duration::from_millis(next?.saturating_sub(super::now_ms()).max(0) as u64))
+    Some(Duration::from_millis(next?.saturating_sub(super::retry::now_ms()).max(0) as u64))
 }
 
 #[cfg(test)]

@@ -1,16 +1,16 @@
-//! The protocol's HTTP calls, one function each, with every answer sorted
-//! into success, retryable (`Error::Network`) or permanent
-//! (`Error::ServerRefused`).
+//! The [`Transport`] over HTTP: the protocol's calls, one function each, with
+//! every answer sorted into success or one of the transport's errors.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 
+use super::transport::Transport;
 use crate::error::{Error, Result};
 use crate::protocol::{ChangesPage, ErrorBody, PushRequest, PushResponse, UploadBatch, UploadBatchStates, UploadCreate, UploadState};
 
-pub struct Http {
+pub struct HttpTransport {
     client: Client,
     base: String,
     token: String,
@@ -21,7 +21,7 @@ fn network(e: reqwest::Error) -> Error {
     Error::Network(e.without_url().to_string())
 }
 
-impl Http {
+impl HttpTransport {
     pub fn new(server_url: &str, token: &str) -> Result<Self> {
         // rustls needs one crypto provider per process; ring is the light one
         // to cross-compile for phones. Installing twice is harmless.
@@ -32,7 +32,7 @@ impl Http {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(network)?;
-        Ok(Http { client, base: server_url.trim_end_matches('/').to_owned(), token: token.to_owned() })
+        Ok(HttpTransport { client, base: server_url.trim_end_matches('/').to_owned(), token: token.to_owned() })
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> RequestBuilder {
@@ -50,15 +50,18 @@ impl Http {
             .json::<ErrorBody>()
             .map(|b| b.message)
             .unwrap_or_else(|_| status.canonical_reason().unwrap_or("no reason given").to_owned());
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
-            Err(Error::Network(format!("server answered {}: {message}", status.as_u16())))
+        if status == StatusCode::UNAUTHORIZED {
+            Err(Error::TokenRefused(message))
+        } else if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+            Err(Error::ServerUnavailable { status: status.as_u16(), message })
         } else {
             Err(Error::ServerRefused { status: status.as_u16(), message })
         }
     }
+}
 
-    /// Starts (or looks up) the uploads of many photos; one state each, in order.
-    pub fn create_uploads(&self, uploads: Vec<UploadCreate>) -> Result<Vec<UploadState>> {
+impl Transport for HttpTransport {
+    fn create_uploads(&self, uploads: Vec<UploadCreate>) -> Result<Vec<UploadState>> {
         let asked = uploads.len();
         let body = UploadBatch { uploads };
         let states: UploadBatchStates =
@@ -69,14 +72,12 @@ impl Http {
         Ok(states.uploads)
     }
 
-    /// The server's offset for an upload, after a 409.
-    pub fn upload_offset(&self, sha256: &str) -> Result<u64> {
+    fn upload_offset(&self, sha256: &str) -> Result<u64> {
         let response = self.send(self.request(reqwest::Method::HEAD, &format!("/v1/uploads/{sha256}")))?;
         offset_header(&response)
     }
 
-    /// Sends one chunk at `offset`; returns the server's new offset.
-    pub fn patch_upload(&self, sha256: &str, offset: u64, chunk: bytes::Bytes) -> Result<u64> {
+    fn patch_upload(&self, sha256: &str, offset: u64, chunk: bytes::Bytes) -> Result<u64> {
         let request = self
             .request(reqwest::Method::PATCH, &format!("/v1/uploads/{sha256}"))
             .header("Tus-Resumable", "1.0.0")
@@ -86,11 +87,11 @@ impl Http {
         offset_header(&self.send(request)?)
     }
 
-    pub fn push(&self, request: &PushRequest) -> Result<PushResponse> {
+    fn push(&self, request: &PushRequest) -> Result<PushResponse> {
         self.send(self.request(reqwest::Method::POST, "/v1/push").json(request))?.json().map_err(network)
     }
 
-    pub fn changes(&self, cursor: Option<&str>, limit: u32) -> Result<ChangesPage> {
+    fn changes(&self, cursor: Option<&str>, limit: u32) -> Result<ChangesPage> {
         let mut request = self.request(reqwest::Method::GET, "/v1/changes").query(&[("limit", limit.to_string())]);
         if let Some(cursor) = cursor {
             request = request.query(&[("cursor", cursor)]);

@@ -123,7 +123,7 @@ impl Blobs for FsBlobs {
         if path.exists() {
             return Ok(());
         }
-        Ok(suishoupai_core::store::blobs::write_durably(&self.root.join("tmp"), &path, bytes)?)
+        Ok(suishoupai_core::support::durable::write_durably(&self.root.join("tmp"), &path, bytes)?)
     }
 
     fn get(&self, kind: BlobKind, sha256: &str) -> Result<Option<Vec<u8>>> {

@@ -134,7 +134,7 @@ fn now() -> String {
 /// Brings the database up to `target`, with the core's migration runner
 /// (each migration in one transaction with its version bump).
 pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<()> {
-    Ok(suishoupai_core::store::schema::run_migrations(conn, MIGRATIONS, target)?)
+    Ok(suishoupai_core::support::migrations::run_migrations(conn, MIGRATIONS, target)?)
 }
 
 impl SqliteStorage {
@@ -871,7 +871,7 @@ impl Storage for SqliteStorage {
 mod tests {
     use std::sync::Arc;
 
-    use suishoupai_core::store::schema::describe;
+    use suishoupai_core::support::migrations::describe;
 
     use super::*;
     use crate::storage::contract;

@@ -15,6 +15,10 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The house rules first: formatted, and no lint left (a warning fails).
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 cargo test --workspace --locked
 
 # The bindings as an app developer meets them: generated Python (pytest,

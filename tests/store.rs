@@ -85,6 +85,9 @@ fn grid_worker_reports_keep_their_role() {
     let report = store.create_report(&d, &[PhotoSource::Path(photo("kodak_cx7530_S_E_tiny.jpg"))]).unwrap();
     assert_eq!(store.get_report(&report.id).unwrap().reporter, report.reporter);
     assert!((report.location.unwrap().latitude + 0.3713).abs() < 1e-9);
+    // A 22-character Chinese grid id (66 bytes of UTF-8) is taken, as the server takes it.
+    d.reporter.grid_id = Some("城关镇东大街社区第三网格北段一号楼至五号楼区".into());
+    assert_eq!(store.create_report(&d, &[PhotoSource::Path(photo("kodak_cx7530_S_E_tiny.jpg"))]).unwrap().reporter, d.reporter);
 }
 
 /// Kills a process that writes reports as fast as it can, many times, at

@@ -5,11 +5,12 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use suishoupai_tests::proxy::{Faults, Proxy};
-use suishoupai_tests::server::{Api, Server};
+use suishoupai_tests::{Api, Server, start_server};
 use suishoupai_tests::{cli, photo};
 
 const PHOTOS: &[&str] = &[
@@ -118,15 +119,15 @@ struct World {
 
 fn world() -> (World, tempfile::TempDir) {
     let server_dir = tempfile::tempdir().unwrap();
-    let server = Server::start(server_dir.path());
-    let coordinator = Api::new(&server.url(), &server.add_user("coordinator", "coordinator", &[]));
+    let server = start_server(server_dir.path());
+    let coordinator = Api::new(&server.base, &server.user("coordinator", "coordinator"));
     (World { _dirs: vec![], server, coordinator }, server_dir)
 }
 
 #[test]
 fn reports_reach_the_server_exactly_once_through_a_link_that_cuts() {
     let (w, _server_dir) = world();
-    let token = w.server.add_user("zhang", "resident", &[]);
+    let token = w.server.user("zhang", "resident");
     let device = tempfile::tempdir().unwrap();
     let expected = capture(device.path(), 24, 0);
     // Cut nine connections in ten somewhere in their first 200 KB, and delay
@@ -148,13 +149,18 @@ fn reports_reach_the_server_exactly_once_through_a_link_that_cuts() {
 #[test]
 fn a_client_killed_at_random_moments_finishes_later_without_duplicates() {
     let (w, _server_dir) = world();
-    let token = w.server.add_user("li", "grid_worker", &["--grid", "G-3"]);
+    let token = w.server.user_with("li", "grid_worker", &["--grid", "G-3"]);
     let device = tempfile::tempdir().unwrap();
-    let expected = capture(device.path(), 16, 2);
-    // Slow the link so that the kills land inside uploads and pushes.
-    let proxy = Proxy::start(w.server.addr, Faults { cut_probability: 0.0, cut_within_bytes: 0, delay_ms: 8 }, 11);
+    // Distinct photos of noise, which JPEG cannot shrink: ~6 MB in all, so
+    // that every run has real work and the kills land inside it.
+    let expected = capture_noise(device.path(), 16);
+    // Slow the link (16 KB per 12 ms, about 1.3 MB/s).
+    let proxy = Proxy::start(w.server.addr, Faults { cut_probability: 0.0, cut_within_bytes: 0, delay_ms: 12 }, 11);
     login(device.path(), &proxy.url(), &token);
     let mut rng = 0x9E37_79B9u64;
+    // Kills that landed while a sync was still running: a run that finished
+    // before its kill proves nothing.
+    let mut mid_run = 0;
     for _ in 0..10 {
         let mut child = Command::new(suishoupai_tests::cli_path())
             .arg("--data")
@@ -167,21 +173,66 @@ fn a_client_killed_at_random_moments_finishes_later_without_duplicates() {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        std::thread::sleep(Duration::from_millis(50 + rng % 600));
+        // Kill once the run has sent a random number of bytes: inside its
+        // uploads or its push, whatever the machine's speed.
+        let (start, target) = (proxy.bytes_up.load(Ordering::Relaxed), rng % 600_000);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while proxy.bytes_up.load(Ordering::Relaxed) - start < target && child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if child.try_wait().unwrap().is_none() {
+            mid_run += 1;
+        }
         child.kill().unwrap();
         child.wait().unwrap();
     }
+    eprintln!("{mid_run} of 10 kills landed while a sync was running");
+    assert!(mid_run >= 5, "only {mid_run} of 10 kills landed while a sync was running");
     proxy.set_faults(Faults::NONE);
     sync_until_done(device.path(), 5);
     assert_server_holds_exactly(&w.coordinator, device.path(), &expected);
 }
 
+/// `n` reports of one distinct photo of noise each (1000x750, ~400 KB as a rendition).
+fn capture_noise(data: &Path, n: usize) -> HashMap<String, Vec<String>> {
+    let files = tempfile::tempdir().unwrap();
+    (0..n)
+        .map(|i| {
+            let mut state = 0x2545_F491_4F6C_DD1Du64 ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let noise = image::RgbImage::from_fn(1000, 750, |_, _| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+            });
+            let path = files.path().join(format!("noise{i}.jpg"));
+            noise.save(&path).unwrap();
+            let r = cli(&[
+                &"--data",
+                &data,
+                &"report",
+                &"new",
+                &"--category",
+                &"garbage",
+                &"--photo",
+                &path,
+                &"--lat=32.34",
+                &"--lon=114.74",
+                &"--json",
+            ])
+            .json();
+            let shas = r["photos"].as_array().unwrap().iter().map(|p| p["sha256"].as_str().unwrap().to_owned()).collect();
+            (r["id"].as_str().unwrap().to_owned(), shas)
+        })
+        .collect()
+}
+
 #[test]
 fn a_server_killed_during_push_loses_nothing_it_acknowledged() {
     let server_dir = tempfile::tempdir().unwrap();
-    let server = Server::start(server_dir.path());
-    let token = server.add_user("wang", "resident", &[]);
-    let coordinator_token = server.add_user("coordinator", "coordinator", &[]);
+    let server = start_server(server_dir.path());
+    let token = server.user("wang", "resident");
+    let coordinator_token = server.user("coordinator", "coordinator");
     let device = tempfile::tempdir().unwrap();
     let expected = capture(device.path(), 30, 1);
     let proxy = Proxy::start(server.addr, Faults { cut_probability: 0.0, cut_within_bytes: 0, delay_ms: 3 }, 3);
@@ -215,8 +266,8 @@ fn a_server_killed_during_push_loses_nothing_it_acknowledged() {
     let _ = syncing.wait();
     assert!(!acknowledged.is_empty(), "nothing was acknowledged before the kill");
 
-    let restarted = Server::start(server_dir.path());
-    let coordinator = Api::new(&restarted.url(), &coordinator_token);
+    let restarted = start_server(server_dir.path());
+    let coordinator = Api::new(&restarted.base, &coordinator_token);
     let held: HashSet<String> = coordinator.all_reports().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
     for id in &acknowledged {
         assert!(held.contains(id), "report {id} was acknowledged, then lost in the crash");
@@ -230,13 +281,13 @@ fn a_server_killed_during_push_loses_nothing_it_acknowledged() {
 #[test]
 fn status_set_by_a_coordinator_reaches_the_reporters_devices() {
     let (w, _server_dir) = world();
-    let token = w.server.add_user("zhao", "resident", &[]);
+    let token = w.server.user("zhao", "resident");
     let phone = tempfile::tempdir().unwrap();
     let tablet = tempfile::tempdir().unwrap();
     let on_phone = capture(phone.path(), 2, 0);
     let on_tablet = capture(tablet.path(), 1, 5);
     for device in [phone.path(), tablet.path()] {
-        login(device, &w.server.url(), &token);
+        login(device, &w.server.base, &token);
         sync_until_done(device, 3);
     }
     let id = on_phone.keys().next().unwrap();
@@ -285,7 +336,7 @@ fn offline_and_refused_syncs_say_what_is_queued_and_why() {
     }
 
     // A wrong token: refused, nothing marked failed, the user is told to log in.
-    login(device.path(), &w.server.url(), "not-a-token");
+    login(device.path(), &w.server.base, "not-a-token");
     let run = sync(device.path());
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("log in again"), "{}", run.stderr);
@@ -297,10 +348,10 @@ fn offline_and_refused_syncs_say_what_is_queued_and_why() {
     let conn = rusqlite::Connection::open(clone.path().join("store.sqlite3")).unwrap();
     conn.execute("UPDATE reports SET note = 'tampered'", []).unwrap();
     drop(conn);
-    login(clone.path(), &w.server.url(), &w.server.add_user("qian", "resident", &[]));
+    login(clone.path(), &w.server.base, &w.server.user("qian", "resident"));
     sync_until_done(clone.path(), 3);
 
-    login(device.path(), &w.server.url(), &w.server.add_user("sun", "resident", &[]));
+    login(device.path(), &w.server.base, &w.server.user("sun", "resident"));
     let run = sync(device.path());
     assert_ne!(run.code, 0, "a conflict must not pass as success");
     assert!(run.stderr.contains("refused"), "{}", run.stderr);
@@ -334,9 +385,9 @@ fn fifty_clients_sync_at_once() {
     let clients: Vec<(tempfile::TempDir, HashMap<String, Vec<String>>)> = (0..50)
         .map(|i| {
             let dir = tempfile::tempdir().unwrap();
-            let token = w.server.add_user(&format!("resident{i}"), "resident", &[]);
+            let token = w.server.user(&format!("resident{i}"), "resident");
             let reports = capture_one(dir.path(), i);
-            login(dir.path(), &w.server.url(), &token);
+            login(dir.path(), &w.server.base, &token);
             (dir, reports)
         })
         .collect();

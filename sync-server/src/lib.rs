@@ -2,30 +2,42 @@
 //! from devices, keeps them durably, and serves coordinators, grid workers
 //! and departments through a read API and a workflow of status changes.
 //!
-//! Layers: `api` (HTTP handlers) asks `auth` who may do what, then calls
-//! `uploads` and `rules` for the protocol's decisions and `storage` (rows)
-//! and `blobs` (bytes), both behind traits. `serve` owns the socket and its
-//! connections; `housekeeping` what runs beside the requests.
+//! Layers, each calling only those below it:
+//!
+//! ```text
+//! http (handlers, router, connections) ─→ services (the protocol's decisions)
+//!    │                                        │        │
+//!    └──────→ auth (tokens, permission rules) ←┘        ↓
+//!                                         storage (rows) · blobs (bytes)
+//! ```
+//!
+//! `model` (users, roles, scopes), `views` (what goes over the wire),
+//! `state` (what requests share), `clock` and `error` are used across them;
+//! none of them calls up. Storage returns its own error type and knows no
+//! HTTP; services know no axum type.
 
-pub mod api;
-pub mod app;
 pub mod auth;
 pub mod blobs;
+pub mod clock;
 pub mod error;
-pub mod housekeeping;
-pub mod rules;
-pub mod serve;
+pub mod http;
+pub mod model;
+pub mod services;
+pub mod state;
 pub mod storage;
-pub mod uploads;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod views;
 
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-pub use crate::app::{AppState, Settings};
 use crate::blobs::fs::FsBlobs;
 pub use crate::error::{Error, Result};
-pub use crate::serve::ConnectionLimits;
+pub use crate::http::serve::ConnectionLimits;
+use crate::services::housekeeping;
+pub use crate::state::{AppState, Settings};
 use crate::storage::sqlite::SqliteStorage;
 
 /// Opens the data directory: `server.sqlite3` and `photos/`.
@@ -68,7 +80,7 @@ pub async fn serve(data: &Path, options: ServeOptions) -> Result<()> {
     }
     let sweeping = tokio::spawn(housekeeping::keep_sweeping(state.clone()));
     let auth = tokio::spawn(housekeeping::keep_auth_fresh(state.clone()));
-    serve::serve(listener, app::router(state), options.connections, shutdown_signal()).await;
+    http::serve::serve(listener, http::router(state), options.connections, shutdown_signal()).await;
     sweeping.abort();
     auth.abort();
     Ok(())

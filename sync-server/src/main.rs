@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use suishoupai_core::rules::check_label;
-use suishoupai_server::auth::{self, Role};
+use suishoupai_server::auth::Role;
+use suishoupai_server::services::users;
+use suishoupai_server::storage::NewUser;
 use suishoupai_server::storage::sqlite::SqliteStorage;
-use suishoupai_server::storage::{NewUser, Storage};
 use suishoupai_server::{ConnectionLimits, Error, Result, ServeOptions, Settings};
 
 #[derive(Parser)]
@@ -127,9 +128,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::User(UserCommand::Add { name, role, grid, department, json }) => {
             let user = new_user(name, role.into(), grid, department)?;
-            let token = auth::new_token()?;
-            let storage = SqliteStorage::open(&cli.data)?;
-            let added = storage.add_user(&user, &auth::token_hash(&token))?;
+            let (added, token) = users::add(&SqliteStorage::open(&cli.data)?, &user)?;
             if json {
                 println!("{}", serde_json::json!({ "name": added.name, "role": added.role.code(), "token": token }));
             } else {
@@ -138,9 +137,9 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List { json }) => {
-            let users = SqliteStorage::open(&cli.data)?.list_users()?;
+            let listed = users::list(&SqliteStorage::open(&cli.data)?)?;
             if json {
-                let users: Vec<_> = users
+                let shown: Vec<_> = listed
                     .iter()
                     .map(|u| {
                         let mut shown = serde_json::to_value(&u.user).map_err(|e| Error::Internal(e.to_string()))?;
@@ -149,9 +148,9 @@ fn run(cli: Cli) -> Result<()> {
                         Ok(shown)
                     })
                     .collect::<Result<_>>()?;
-                println!("{}", serde_json::Value::Array(users));
+                println!("{}", serde_json::Value::Array(shown));
             } else {
-                for u in users {
+                for u in listed {
                     let place = u.user.grid_id.or(u.user.department).map(|p| format!(" ({p})")).unwrap_or_default();
                     let disabled = if u.disabled { "\tdisabled" } else { "" };
                     println!("{}\t{}{place}{disabled}", u.user.name, u.user.role);
@@ -160,18 +159,17 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Disable { name }) => {
-            SqliteStorage::open(&cli.data)?.set_disabled(&name, true)?;
+            users::set_disabled(&SqliteStorage::open(&cli.data)?, &name, true)?;
             println!("disabled `{name}`: their tokens are refused from now on");
             Ok(())
         }
         Command::User(UserCommand::Enable { name }) => {
-            SqliteStorage::open(&cli.data)?.set_disabled(&name, false)?;
+            users::set_disabled(&SqliteStorage::open(&cli.data)?, &name, false)?;
             println!("enabled `{name}`");
             Ok(())
         }
         Command::User(UserCommand::RevokeToken { name, json }) => {
-            let token = auth::new_token()?;
-            let user = SqliteStorage::open(&cli.data)?.replace_tokens(&name, &auth::token_hash(&token))?;
+            let (user, token) = users::replace_tokens(&SqliteStorage::open(&cli.data)?, &name)?;
             if json {
                 println!("{}", serde_json::json!({ "name": user.name, "token": token }));
             } else {

@@ -1,19 +1,14 @@
-//! Who may see and do what, on every endpoint; and the read API.
+//! The read API and the workflow's rules over a real server process. Who
+//! may call which endpoint is tested in process (src/http/tests.rs).
 
 mod common;
 
 use common::{Server, assert_error, photos, report, report_at};
-use reqwest::Method;
 use serde_json::{Value, json};
-use suishoupai_core::photo::sha256_hex;
-use suishoupai_server::app::ROUTES;
-
-const ROLES: [&str; 8] = ["ana", "bo", "wang", "li", "cg", "sw", "coco", "root"];
 
 struct World {
     server: Server,
     tokens: Vec<String>,
-    ana_report: String,
     wang_report: String,
 }
 
@@ -45,131 +40,7 @@ fn world() -> World {
     let answer =
         server.post(&tokens[6], &format!("/v1/reports/{wang_report}/status"), &json!({ "status": "dispatched", "department": "城管" }));
     assert_eq!(answer.status(), 200);
-    World { server, tokens, ana_report: ana["id"].as_str().unwrap().to_owned(), wang_report }
-}
-
-#[test]
-fn every_role_against_every_endpoint() {
-    let w = world();
-    let [a, b, _] = photos() else { unreachable!() };
-    let (r_ana, r_wang) = (w.ana_report.as_str(), w.wang_report.as_str());
-    let fresh_sha = sha256_hex(b"a photo nobody has uploaded");
-    let ghost = "01900000-0000-7000-8000-000000000000";
-    type Call<'a> = (&'a str, Method, String, Option<Value>);
-    // Expected status per role, in the order of ROLES.
-    let table: Vec<(Call, [u16; 8])> = vec![
-        (
-            ("create upload", Method::POST, "/v1/uploads".into(), Some(json!({ "sha256": fresh_sha, "length": 10 }))),
-            [200, 200, 200, 200, 403, 403, 200, 200],
-        ),
-        (
-            (
-                "upload states",
-                Method::POST,
-                "/v1/uploads/batch".into(),
-                Some(json!({ "uploads": [{ "sha256": fresh_sha, "length": 10 }] })),
-            ),
-            [200, 200, 200, 200, 403, 403, 200, 200],
-        ),
-        // ana's photo is hers: to everyone else the server has never seen it.
-        (("upload offset", Method::HEAD, format!("/v1/uploads/{}", a.sha256), None), [200, 404, 404, 404, 403, 403, 404, 404]),
-        (("upload chunk", Method::PATCH, format!("/v1/uploads/{}", a.sha256), None), [204, 404, 404, 404, 403, 403, 404, 404]),
-        (("push", Method::POST, "/v1/push".into(), Some(json!({ "reports": [] }))), [200, 200, 200, 200, 403, 403, 200, 200]),
-        (("changes", Method::GET, "/v1/changes".into(), None), [200; 8]),
-        (("list reports", Method::GET, "/v1/reports".into(), None), [200; 8]),
-        (("ana's report", Method::GET, format!("/v1/reports/{r_ana}"), None), [200, 404, 404, 404, 404, 404, 200, 200]),
-        (("wang's report", Method::GET, format!("/v1/reports/{r_wang}"), None), [404, 404, 200, 404, 200, 404, 200, 200]),
-        (("no such report", Method::GET, format!("/v1/reports/{ghost}"), None), [404; 8]),
-        (("ana's photo", Method::GET, format!("/v1/photos/{}", a.sha256), None), [200, 404, 404, 404, 404, 404, 200, 200]),
-        (("wang's thumbnail", Method::GET, format!("/v1/photos/{}/thumbnail", b.sha256), None), [404, 404, 200, 404, 200, 404, 200, 200]),
-        (("photo in no report", Method::GET, format!("/v1/photos/{fresh_sha}"), None), [404; 8]),
-        (
-            ("accept ana's", Method::POST, format!("/v1/reports/{r_ana}/status"), Some(json!({ "status": "accepted" }))),
-            [403, 403, 403, 403, 403, 403, 200, 200],
-        ),
-        (
-            (
-                "rectify wang's",
-                Method::POST,
-                format!("/v1/reports/{r_wang}/status"),
-                Some(json!({ "status": "rectified", "note": "已拆除" })),
-            ),
-            [403, 403, 403, 403, 200, 404, 200, 200],
-        ),
-        (
-            ("close ghost", Method::POST, format!("/v1/reports/{ghost}/status"), Some(json!({ "status": "closed" }))),
-            [403, 403, 403, 403, 403, 403, 404, 404],
-        ),
-    ];
-    let mut failures = Vec::new();
-    for ((what, method, path, body), expected) in &table {
-        for (role, (token, want)) in ROLES.iter().zip(w.tokens.iter().zip(expected)) {
-            let mut request = w.server.request(method.clone(), token, path);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            if *method == Method::PATCH {
-                // A repeated final PATCH of a complete photo: harmless, idempotent.
-                request = request
-                    .header("Upload-Offset", a.rendition.len().to_string())
-                    .header("Content-Type", "application/offset+octet-stream");
-            }
-            let answer = request.send().unwrap();
-            let got = answer.status().as_u16();
-            if got != *want {
-                failures.push(format!("{what} as {role}: {got}, expected {want}"));
-            }
-            if got >= 400 && *method != Method::HEAD {
-                let body: Value = answer.json().unwrap_or(Value::Null);
-                assert!(body["error"].is_string() && body["message"].is_string(), "{what} as {role}: {body}");
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{failures:#?}");
-
-    // What each role's listing holds.
-    let visible = |token: &str| -> Vec<String> {
-        let page: Value = w.server.get(token, "/v1/reports").json().unwrap();
-        page["reports"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
-    };
-    let mut both = vec![r_ana.to_owned(), r_wang.to_owned()];
-    both.sort();
-    for (role, token) in ROLES.iter().zip(&w.tokens) {
-        let mut got = visible(token);
-        got.sort();
-        let expected: Vec<String> = match *role {
-            "ana" => vec![r_ana.into()],
-            "wang" | "cg" => vec![r_wang.into()],
-            "coco" | "root" => both.clone(),
-            _ => vec![],
-        };
-        assert_eq!(got, expected, "{role}'s listing");
-    }
-}
-
-#[test]
-fn no_or_bad_token_is_401_on_every_protected_route() {
-    let server = Server::start();
-    let _someone = server.user("ana", "resident");
-    let sha = sha256_hex(b"x");
-    for (method, path) in ROUTES {
-        if ["/healthz", "/v1/openapi.json"].contains(path) {
-            continue;
-        }
-        let path = path.replace("{sha256}", &sha).replace("{id}", "01900000-0000-7000-8000-000000000000");
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
-        for auth in [None, Some("Bearer nonsense"), Some("Basic YWxhZGRpbjpvcGVuc2VzYW1l"), Some("Bearer "), Some("bearer")] {
-            let mut request = server.http.request(method.clone(), server.url(&path));
-            if let Some(auth) = auth {
-                request = request.header("Authorization", auth);
-            }
-            let answer = request.send().unwrap();
-            assert_eq!(answer.status(), 401, "{method} {path} with {auth:?}");
-            if method != Method::HEAD {
-                assert_eq!(answer.json::<Value>().unwrap()["error"], "unauthorized");
-            }
-        }
-    }
+    World { server, tokens, wang_report }
 }
 
 #[test]

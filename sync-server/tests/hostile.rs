@@ -108,7 +108,7 @@ fn idle_and_dribbling_connections_do_not_keep_anyone_out() {
     assert!(rss < 200 * 1024, "the server holds {rss} KiB with {ATTACKERS} hostile connections");
 
     // The header-read timeout closes the idle ones and the dribblers alike.
-    std::thread::sleep(suishoupai_server::serve::HEADER_READ_TIMEOUT + Duration::from_secs(3));
+    std::thread::sleep(suishoupai_server::http::serve::HEADER_READ_TIMEOUT + Duration::from_secs(3));
     let still_open = held.iter().filter(|s| !closed_by_server(s)).count();
     assert_eq!(still_open, 0, "connections outlived the header-read timeout");
     drop(held);
@@ -124,7 +124,7 @@ fn idle_and_dribbling_connections_do_not_keep_anyone_out() {
         .collect();
     std::thread::sleep(Duration::from_millis(300));
     let took = server.terminate();
-    assert!(took < suishoupai_server::serve::SHUTDOWN_GRACE + Duration::from_secs(3), "SIGTERM took {took:?}");
+    assert!(took < suishoupai_server::http::serve::SHUTDOWN_GRACE + Duration::from_secs(3), "SIGTERM took {took:?}");
 }
 
 fn dir_bytes(dir: &Path) -> u64 {

@@ -9,8 +9,7 @@ use std::sync::{Arc, Mutex};
 use common::{Server, assert_error, bin, photos, report};
 use serde_json::{Value, json};
 use suishoupai_core::photo::sha256_hex;
-use suishoupai_server::api::MAX_JSON_BYTES;
-use suishoupai_server::app::ROUTES;
+use suishoupai_server::http::MAX_JSON_BYTES;
 
 #[test]
 fn bad_requests_are_json_errors_that_name_the_problem() {
@@ -133,7 +132,9 @@ fn openapi_describes_exactly_the_routes() {
             described.insert((method.to_uppercase(), path.clone()));
         }
     }
-    let routed: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    // The router's own table: a route added without its description fails here.
+    let routes = suishoupai_server::http::routes();
+    let routed: BTreeSet<(String, String)> = routes.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(described, routed);
 
     // Every $ref points at something that exists.
@@ -158,7 +159,7 @@ fn openapi_describes_exactly_the_routes() {
 
     // And the router really has each route: none of them is 404 or 405.
     let sha = sha256_hex(b"x");
-    for (method, path) in ROUTES {
+    for (method, path) in routes {
         let path = path.replace("{sha256}", &sha).replace("{id}", "x");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let status = server.http.request(method.clone(), server.url(&path)).send().unwrap().status().as_u16();

@@ -133,13 +133,18 @@ fn a_stored_photo_without_a_thumbnail_is_not_decoded_again() {
     let sha = sha256_hex(&broken);
     let token = {
         use suishoupai_server::blobs::{BlobKind, Blobs, fs::FsBlobs};
-        use suishoupai_server::storage::{PhotoMeta, Storage, UploadKey, sqlite::SqliteStorage};
+        use suishoupai_server::storage::{self, PhotoMeta, StorageError, sqlite::SqliteStorage};
         let token = common::add_user(dir.path(), "ana", "resident", &[]);
         let storage = SqliteStorage::open(dir.path()).unwrap();
-        let ana = storage.user_by_token_hash(&suishoupai_server::auth::token_hash(&token)).unwrap().unwrap().user;
         FsBlobs::open(&dir.path().join("photos")).unwrap().put(BlobKind::Photo, &sha, &broken).unwrap();
         let meta = PhotoMeta { sha256: sha.clone(), bytes: broken.len() as u64, width: photo.width, height: photo.height };
-        storage.finish_upload(&UploadKey { user_id: ana.id, sha256: sha.clone() }, &meta).unwrap();
+        storage::write(&storage, |tx| {
+            let ana = tx.user_by_name("ana")?.unwrap();
+            tx.add_photo(&meta, "2026-01-01T00:00:00.000Z")?;
+            tx.add_holder(&sha, ana.id)?;
+            Ok::<_, StorageError>(())
+        })
+        .unwrap();
         token
     };
     let server = Server::start_in(dir);

@@ -6,7 +6,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub mod proxy;
-pub mod server;
+
+pub use suishoupai_server::testkit::{self, Api, Server};
 
 /// The photos copied from shared/testdata/photos, with their MANIFEST.
 pub fn photos_dir() -> PathBuf {
@@ -54,6 +55,18 @@ pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
         assert!(status.success(), "building {bin} failed");
     }
     profile_dir.join(bin)
+}
+
+/// Builds the server (once per process) and answers its path: the test kit
+/// starts it from beside the test's executable, where this puts it.
+pub fn server_path() -> PathBuf {
+    workspace_binary("suishoupai-server", "suishoupai-server")
+}
+
+/// A real server on `data`, on a random loopback port, this build's.
+pub fn start_server(data: &Path) -> Server {
+    server_path();
+    Server::start_in(data)
 }
 
 pub fn cli_path() -> PathBuf {

@@ -1,65 +1,147 @@
-//! Rows: users, uploads under way, photos, reports and their workflow
-//! events. The HTTP layer sees only the [`Storage`] trait, so that a
-//! PostgreSQL implementation can take SQLite's place without touching it.
+//! Rows: users and tokens, uploads under way, photos and who holds them,
+//! reports and their workflow events, behind the [`Storage`] trait, so that
+//! a PostgreSQL backend can take SQLite's place without touching the layers
+//! above. Storage answers questions and applies changes; the decisions (is
+//! this push a repeat, may this user do that) are the services'.
 //!
-//! # Consistency contract (every implementation must keep it)
-//! - Every method is atomic: it happens entirely or not at all, and a method
-//!   that returns `Ok` has made its change durable (it survives a crash or a
-//!   power cut of the server).
-//! - [`Storage::push_reports`] is one transaction per batch: all of the
-//!   batch's accepted reports become visible together, with their
-//!   `submitted` events; photo existence is checked in that same transaction.
-//! - A report id is never overwritten: the first accepted content wins.
-//! - Each status change is appended as an event with a sequence number
-//!   greater than every event committed before it; the report's status is
-//!   updated in the same transaction. [`Storage::changes`] returns events in
-//!   sequence order, and a reader that has seen event `n` will never later
-//!   find a newly committed event below `n`, so a cursor never skips a
-//!   committed change. (SQLite gets this from its single writer; a
-//!   PostgreSQL backend must serialise event inserts, e.g. with a lock on the
-//!   events table, since sequences there may commit out of order.)
-//! - Uploads belong to the user who started them: one user never sees,
-//!   resumes or completes another's. Upload offsets only move by
-//!   [`Storage::advance_upload`] from the offset the caller saw; a stale
-//!   caller gets [`Error::OffsetMismatch`] and nothing changes.
-//! - A photo counts as present for a user only if that user holds it (sent
-//!   it whole: [`Storage::finish_upload`]). For anyone else every answer is
-//!   as if the server had never seen it: an upload starts at 0, a push
-//!   names it missing, and no size or dimension of it is told.
-//! - [`Storage::start_uploads`] opens nothing beyond the user's
-//!   [`UploadAllowance`]: a batch that would pass it fails whole with
-//!   [`Error::QuotaExceeded`] and writes nothing.
-//! - Every change to users or tokens bumps [`Storage::auth_version`] in the
-//!   same transaction, so that servers caching users notice it.
+//! # Consistency contract (every backend keeps it; `contract.rs` tests it)
+//! - [`Storage::write`] is atomic and durable: every change its closure
+//!   made is committed together, and survives a crash or a power cut of
+//!   the server, before it returns `Ok`; if the closure fails, or the
+//!   commit does, none of them is. A backend may run the closure again
+//!   (to retry a serialisation failure), so a closure must not act outside
+//!   the transaction it is given.
+//! - [`Storage::read`] sees one snapshot: every write committed before it
+//!   began, none committed after.
+//! - A report id is never stored twice ([`WriteTxn::insert_report`] on a
+//!   taken id fails): the first accepted content wins.
+//! - Each event appended gets a sequence number greater than every event
+//!   committed before it, and the report's status is updated in the same
+//!   transaction. [`ReadTxn::changes`] returns events in sequence order, and
+//!   a reader that has seen event `n` will never later find a newly
+//!   committed event below `n`, so a cursor never skips a committed change.
+//!   (SQLite gets this from its single writer; a PostgreSQL backend must
+//!   serialise event inserts, since sequences there may commit out of order.)
+//! - Uploads are keyed by user and photo ([`UploadKey`]); a photo counts as
+//!   held by a user only once [`WriteTxn::add_holder`] said so.
+//! - Every change to users or tokens moves [`ReadTxn::auth_version`] in the
+//!   same transaction, whoever makes it, so that servers caching users
+//!   notice it.
 //! - A photo row is written only after its blob is durable (see
 //!   [`crate::blobs`]); storage never points at bytes that are not there.
 //!
-//! Methods are blocking; the HTTP layer calls them on the blocking pool.
+//! Calls block; the HTTP layer makes them on the blocking pool.
 
 #[cfg(test)]
 mod contract;
+mod error;
 pub mod sqlite;
 
-use serde::Serialize;
 use suishoupai_core::ReportStatus;
-use suishoupai_core::protocol::{Change, PushResult, UploadCreate, UploadState, WireReport};
+use suishoupai_core::protocol::{Change, WireReport};
 
-use crate::auth::{Role, User};
-use crate::error::{Error, Result};
+pub use self::error::{StorageError, StorageResult};
+pub use crate::model::UploadKey;
+use crate::model::{Role, Scope, User};
 
-/// The reports a caller may see, as decided by [`crate::auth::scope`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Reports this user pushed.
-    Owner(i64),
-    /// Reports of this grid, and those this user pushed.
-    GridOrOwner {
-        grid_id: String,
-        owner: i64,
-    },
-    /// Reports dispatched to this department.
-    Department(String),
-    All,
+/// A backend: transactions over the server's rows.
+pub trait Storage: Send + Sync + 'static {
+    /// Runs `f` on one consistent snapshot.
+    fn read(&self, f: &mut dyn FnMut(&dyn ReadTxn) -> StorageResult<()>) -> StorageResult<()>;
+    /// Runs `f` in one atomic, durable transaction (see the contract).
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>) -> StorageResult<()>;
+}
+
+/// What a snapshot answers.
+pub trait ReadTxn {
+    /// The owner of a token that is known and not revoked.
+    fn token_owner(&self, token_sha256: &str) -> StorageResult<Option<TokenOwner>>;
+    fn users(&self) -> StorageResult<Vec<UserListing>>;
+    fn user_by_name(&self, name: &str) -> StorageResult<Option<User>>;
+    /// A number that grows with every change to users and tokens.
+    fn auth_version(&self) -> StorageResult<i64>;
+
+    /// The photo, if `user_id` holds it.
+    fn held_photo(&self, user_id: i64, sha256: &str) -> StorageResult<Option<PhotoMeta>>;
+    fn upload(&self, key: &UploadKey) -> StorageResult<Option<UploadRow>>;
+    /// What the user has open in uploads.
+    fn open_uploads(&self, user_id: i64) -> StorageResult<OpenUploads>;
+    /// Every upload under way (to tell partial files without one).
+    fn upload_keys(&self) -> StorageResult<Vec<UploadKey>>;
+    /// Whether a report within `scope` contains this photo.
+    fn photo_visible(&self, scope: &Scope, sha256: &str) -> StorageResult<bool>;
+    /// Why the photo's thumbnail cannot be made, if that was found before.
+    fn thumbnail_error(&self, sha256: &str) -> StorageResult<Option<String>>;
+
+    /// Who pushed the report under `id` and what it holds, if one exists.
+    fn existing_report(&self, id: &str) -> StorageResult<Option<ExistingReport>>;
+    fn report(&self, scope: &Scope, id: &str) -> StorageResult<Option<StoredReport>>;
+    fn reports(&self, scope: &Scope, filter: &ReportFilter) -> StorageResult<ReportPage>;
+    /// Events of reports within `scope` after sequence number `after`, oldest first.
+    fn changes(&self, scope: &Scope, after: Option<i64>, limit: usize) -> StorageResult<ChangeBatch>;
+}
+
+/// What a transaction changes, besides what it reads.
+pub trait WriteTxn: ReadTxn {
+    /// Fails with [`StorageError::Conflict`] if the name is taken.
+    fn insert_user(&mut self, user: &NewUser, created_at: &str) -> StorageResult<User>;
+    fn insert_token(&mut self, user_id: i64, token_sha256: &str, device: &str, created_at: &str) -> StorageResult<()>;
+    /// Revokes every token of the user not revoked yet.
+    fn revoke_tokens(&mut self, user_id: i64, at: &str) -> StorageResult<()>;
+    /// `Some(time)` disables the user from then, `None` enables them.
+    fn set_disabled(&mut self, user_id: i64, disabled_at: Option<&str>) -> StorageResult<()>;
+
+    /// Starts the upload, or starts it again from 0 with this length.
+    fn put_upload(&mut self, key: &UploadKey, length: u64, started_at: &str, now_ms: i64) -> StorageResult<()>;
+    fn set_upload_offset(&mut self, key: &UploadKey, offset: u64, now_ms: i64) -> StorageResult<()>;
+    fn delete_upload(&mut self, key: &UploadKey) -> StorageResult<()>;
+    /// Forgets uploads untouched since `touched_before_ms`; answers them.
+    fn expire_uploads(&mut self, touched_before_ms: i64) -> StorageResult<Vec<UploadKey>>;
+    /// Records a complete photo (a second record of it changes nothing).
+    fn add_photo(&mut self, photo: &PhotoMeta, received_at: &str) -> StorageResult<()>;
+    fn add_holder(&mut self, sha256: &str, user_id: i64) -> StorageResult<()>;
+    fn set_thumbnail_error(&mut self, sha256: &str, reason: &str) -> StorageResult<()>;
+
+    /// A new report with its photos, status `submitted`.
+    fn insert_report(&mut self, report: &NewReportRow) -> StorageResult<()>;
+    /// Appends a workflow event and sets the report's status (and its
+    /// department, when the event names one) to what the event says.
+    fn append_event(&mut self, event: &NewEvent) -> StorageResult<()>;
+}
+
+/// Runs `f` on a snapshot and answers what it answers: the caller's own
+/// error type passes through, a storage failure becomes one.
+pub fn read<T, E: From<StorageError>>(storage: &dyn Storage, mut f: impl FnMut(&dyn ReadTxn) -> Result<T, E>) -> Result<T, E> {
+    let mut outcome = None;
+    let stored = storage.read(&mut |txn| {
+        let result = f(txn);
+        let failed = result.is_err();
+        outcome = Some(result);
+        if failed { Err(StorageError::Aborted) } else { Ok(()) }
+    });
+    settle(stored, outcome)
+}
+
+/// Runs `f` in a transaction, committed if it succeeds and rolled back if
+/// it fails (with the caller's own error passed through).
+pub fn write<T, E: From<StorageError>>(storage: &dyn Storage, mut f: impl FnMut(&mut dyn WriteTxn) -> Result<T, E>) -> Result<T, E> {
+    let mut outcome = None;
+    let stored = storage.write(&mut |txn| {
+        let result = f(txn);
+        let failed = result.is_err();
+        outcome = Some(result);
+        if failed { Err(StorageError::Aborted) } else { Ok(()) }
+    });
+    settle(stored, outcome)
+}
+
+fn settle<T, E: From<StorageError>>(stored: StorageResult<()>, outcome: Option<Result<T, E>>) -> Result<T, E> {
+    match (stored, outcome) {
+        (Ok(()), Some(Ok(value))) => Ok(value),
+        (Err(StorageError::Aborted), Some(Err(e))) => Err(e),
+        (Err(e), _) => Err(e.into()),
+        (Ok(()), _) => Err(StorageError::Backend("a transaction ended without running its closure".into()).into()),
+    }
 }
 
 /// A user as `user list` shows them.
@@ -78,38 +160,12 @@ pub struct TokenOwner {
     pub disabled: bool,
 }
 
-/// An upload under way is one user's: the same photo uploaded by two users
-/// is two uploads.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct UploadKey {
-    pub user_id: i64,
-    pub sha256: String,
-}
-
-/// How much a user may have open in uploads not yet complete, so that one
-/// client cannot fill the disk with uploads it never finishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UploadAllowance {
-    pub max_open: usize,
-    pub max_declared_bytes: u64,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUser {
     pub name: String,
     pub role: Role,
     pub grid_id: Option<String>,
     pub department: Option<String>,
-}
-
-/// A complete photo: its bytes are in the blob store. (Its thumbnail is
-/// made when first asked for.)
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PhotoMeta {
-    pub sha256: String,
-    pub bytes: u64,
-    pub width: u32,
-    pub height: u32,
 }
 
 /// An upload under way.
@@ -119,49 +175,77 @@ pub struct UploadRow {
     pub offset: u64,
 }
 
-/// One report of a push, as [`crate::rules`] judged it before storage sees it.
-#[derive(Debug, Clone)]
-pub struct Candidate {
-    /// As sent; looked up as it is even when it is not a valid id.
-    pub id: String,
-    /// sha256 of the report's canonical JSON: the same id with another hash
-    /// is a conflict.
+/// A user's uploads under way: how many, and the bytes they declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenUploads {
+    pub count: usize,
+    pub declared_bytes: u64,
+}
+
+/// A complete photo: its bytes are in the blob store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoMeta {
+    pub sha256: String,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What decides a repeated push: who pushed the report and what it held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingReport {
+    pub owner_id: i64,
     pub content_sha256: String,
-    /// The report ready to store, or why it is invalid.
-    pub checked: Result<NewReport, String>,
+    pub status: ReportStatus,
 }
 
+/// A report as it goes in.
 #[derive(Debug, Clone)]
-pub struct NewReport {
-    pub wire: WireReport,
-    /// The canonical JSON of `wire`, kept verbatim.
-    pub body: String,
-    /// The grid the report belongs to (a grid worker's own grid).
-    pub grid_id: Option<String>,
-    /// `created_at` in milliseconds since the epoch, for filters and order.
+pub struct NewReportRow<'a> {
+    pub id: &'a str,
+    pub owner_id: i64,
+    /// sha256 of `body`: the same id with another hash is a conflict.
+    pub content_sha256: &'a str,
+    /// The report's canonical JSON, kept verbatim.
+    pub body: &'a str,
+    pub category: &'a str,
+    pub created_at: &'a str,
     pub created_ms: i64,
+    pub grid_id: Option<&'a str>,
+    pub received_at: &'a str,
+    /// The photos' sha256, in order.
+    pub photos: Vec<&'a str>,
 }
 
-/// A report as the read API shows it: what the device pushed, and what the
-/// server knows about it since.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A workflow event as it goes in.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub report_id: &'a str,
+    pub status: ReportStatus,
+    pub note: Option<&'a str>,
+    /// Kept on the report afterwards, when set.
+    pub department: Option<&'a str>,
+    pub actor_id: i64,
+    pub at: &'a str,
+}
+
+/// A report as stored: what the device pushed, and what the server knows
+/// about it since. [`crate::views`] decides what of it a caller sees.
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredReport {
-    #[serde(flatten)]
     pub wire: WireReport,
     pub status: ReportStatus,
     /// The name of the user who pushed it.
     pub owner: String,
     pub grid_id: Option<String>,
     /// The department it was last dispatched to.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     pub received_at: String,
     pub history: Vec<HistoryEntry>,
-    #[serde(skip)]
     pub created_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HistoryEntry {
     pub status: ReportStatus,
     pub note: Option<String>,
@@ -170,7 +254,7 @@ pub struct HistoryEntry {
     pub at: String,
 }
 
-/// Filters of `GET /v1/reports`; all of them optional but `limit`.
+/// Filters of a report listing; all of them optional but `limit`.
 #[derive(Debug, Clone, Default)]
 pub struct ReportFilter {
     pub status: Option<ReportStatus>,
@@ -204,77 +288,4 @@ pub struct ChangeBatch {
     /// Sequence number of the last change in `changes`.
     pub last_seq: Option<i64>,
     pub has_more: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct StatusChange {
-    pub status: ReportStatus,
-    pub note: Option<String>,
-    /// Set with `dispatched`; kept on the report afterwards.
-    pub department: Option<String>,
-}
-
-pub trait Storage: Send + Sync + 'static {
-    /// Adds a user with a first token (device `default`). Fails with
-    /// [`Error::DuplicateUser`] if the name is taken.
-    fn add_user(&self, user: &NewUser, token_sha256: &str) -> Result<User>;
-    fn list_users(&self) -> Result<Vec<UserListing>>;
-    /// The owner of a token that is known and not revoked.
-    fn user_by_token_hash(&self, token_sha256: &str) -> Result<Option<TokenOwner>>;
-    /// Disables or enables a user; [`Error::UnknownUser`] if there is none.
-    fn set_disabled(&self, name: &str, disabled: bool) -> Result<User>;
-    /// Revokes every token of the user and gives them this one instead.
-    fn replace_tokens(&self, name: &str, new_token_sha256: &str) -> Result<User>;
-    /// A number that grows with every change to users and tokens.
-    fn auth_version(&self) -> Result<i64>;
-
-    /// The photo, if `user_id` holds it.
-    fn held_photo(&self, user_id: i64, sha256: &str) -> Result<Option<PhotoMeta>>;
-    fn upload(&self, key: &UploadKey) -> Result<Option<UploadRow>>;
-    /// For each photo, in one transaction: starts the user's upload, or
-    /// answers the state of theirs under way or of the photo they hold. An
-    /// upload under way with another length starts again from 0 (one of
-    /// the two announcements was wrong; the checksum decides). New uploads
-    /// that would take the user past `allowance` fail the whole call with
-    /// [`Error::QuotaExceeded`].
-    fn start_uploads(&self, user_id: i64, uploads: &[UploadCreate], allowance: &UploadAllowance, now_ms: i64) -> Result<Vec<UploadState>>;
-    /// Moves the offset from `from` to `to`, or fails with
-    /// [`Error::OffsetMismatch`] and changes nothing.
-    fn advance_upload(&self, key: &UploadKey, from: u64, to: u64, now_ms: i64) -> Result<()>;
-    /// The upload is verified and its blob is durable: the photo exists
-    /// from now on, and the user holds it.
-    fn finish_upload(&self, key: &UploadKey, photo: &PhotoMeta) -> Result<()>;
-    fn drop_upload(&self, key: &UploadKey) -> Result<()>;
-    /// Forgets uploads untouched since `touched_before_ms`; answers them,
-    /// so that their partial files can go too.
-    fn expire_uploads(&self, touched_before_ms: i64) -> Result<Vec<UploadKey>>;
-    /// Every upload under way (to tell partial files without one).
-    fn upload_keys(&self) -> Result<Vec<UploadKey>>;
-    /// Whether a report within `scope` contains this photo.
-    fn photo_visible(&self, scope: &Scope, sha256: &str) -> Result<bool>;
-    /// Why the photo's thumbnail cannot be made, if that was found before.
-    fn thumbnail_error(&self, sha256: &str) -> Result<Option<String>>;
-    fn set_thumbnail_error(&self, sha256: &str, reason: &str) -> Result<()>;
-
-    /// Stores the batch in one transaction and answers each report, in
-    /// order. A photo counts as present only if `owner` holds it.
-    fn push_reports(&self, owner: &User, batch: &[Candidate]) -> Result<Vec<PushResult>>;
-    /// Events of reports within `scope` after sequence number `after`, oldest first.
-    fn changes(&self, scope: &Scope, after: Option<i64>, limit: usize) -> Result<ChangeBatch>;
-    fn report(&self, scope: &Scope, id: &str) -> Result<Option<StoredReport>>;
-    fn reports(&self, scope: &Scope, filter: &ReportFilter) -> Result<ReportPage>;
-    /// Changes a report's status if `check` accepts the report as it is
-    /// inside the transaction; [`Error::NotFound`] outside `scope`.
-    fn set_status(
-        &self,
-        scope: &Scope,
-        id: &str,
-        actor: &User,
-        change: &StatusChange,
-        check: &dyn Fn(&StoredReport) -> Result<()>,
-    ) -> Result<StoredReport>;
-}
-
-pub(crate) fn report_not_found(id: &str) -> Error {
-    Error::NotFound(format!("no report {id}"))
 }

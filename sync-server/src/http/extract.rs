@@ -1,11 +1,6 @@
-//! HTTP handlers, thin: parse, authorize (through [`crate::auth`]), call
-//! storage, answer. Also the extractors that turn every malformed request
-//! into an [`Error`], so that axum's plain-text rejections never leak.
-
-pub mod meta;
-pub mod reports;
-pub mod sync;
-pub mod uploads;
+//! The extractors that turn every malformed request into an [`Error`], so
+//! that axum's plain-text rejections never leak, and the small parsers of
+//! parameters every handler shares.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};

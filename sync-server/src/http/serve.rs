@@ -8,7 +8,7 @@
 //! - **Header-read and keep-alive timeout**: hyper's header timer starts
 //!   whenever a connection is ready for a request, so it closes both a
 //!   connection dribbling its headers and one left idle between requests.
-//! - **Body-read timeout**: see [`crate::api::read_body`].
+//! - **Body-read timeout**: see [`super::extract::read_body`].
 //! - **Write stall timeout**: a client that stops reading its answer (a
 //!   photo, say) is dropped once nothing has moved for a minute.
 //! - **Shutdown**: SIGTERM stops accepting, lets the requests under way
@@ -317,7 +317,7 @@ impl AsyncWrite for Guarded {
 /// parse: `HTTP/1.1 4xx|5xx`, `connection: close`, `content-length: 0`, no
 /// content type, nothing after the head. Every answer of the router that is
 /// an error carries a JSON body with its content type (see
-/// [`crate::app::router`]), so it never looks like this.
+/// [`super::router`]), so it never looks like this.
 fn bare_error_answer(buf: &[u8]) -> Option<u16> {
     let text = std::str::from_utf8(buf).ok()?;
     let status: u16 = text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()?;

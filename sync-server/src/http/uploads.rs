@@ -1,6 +1,6 @@
 //! `POST /v1/uploads`, `POST /v1/uploads/batch`, `HEAD` and
 //! `PATCH /v1/uploads/{sha256}`: resumable photo uploads. The order of
-//! writes lives in [`crate::uploads`].
+//! writes lives in [`crate::services::uploads`].
 
 use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
@@ -10,12 +10,12 @@ use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, MAX_UPLOAD_BAT
 
 use suishoupai_core::rules::is_sha256_hex;
 
-use super::{Json, Path, check_sha256, read_body};
-use crate::app::AppState;
-use crate::auth::{User, require_reporter};
+use super::extract::{Json, Path, check_sha256, read_body};
+use crate::auth::require_reporter;
 use crate::error::{Error, Result};
-use crate::storage::UploadKey;
-use crate::uploads;
+use crate::model::{UploadKey, User};
+use crate::services::uploads;
+use crate::state::AppState;
 
 pub async fn create(user: User, State(app): State<AppState>, Json(request): Json<UploadCreate>) -> Result<Response> {
     require_reporter(&user)?;

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use suishoupai_core::protocol::UPLOAD_EXPIRY_SECS;
 
-use crate::app::AppState;
-use crate::error::Result;
-use crate::uploads::now_ms;
+use crate::clock::now_ms;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::storage;
 
 /// How often abandoned uploads are looked for.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -21,7 +22,7 @@ pub const AUTH_POLL_EVERY: Duration = Duration::from_millis(250);
 /// the two, or by an older layout). Answers how many uploads went.
 pub async fn sweep_uploads(app: &AppState) -> Result<usize> {
     let cutoff = now_ms() - UPLOAD_EXPIRY_SECS as i64 * 1000;
-    let expired = app.db(move |s| s.expire_uploads(cutoff)).await?;
+    let expired = app.db(move |s| storage::write(s, |tx| Ok::<_, Error>(tx.expire_uploads(cutoff)?))).await?;
     for key in &expired {
         // A PATCH of this upload may be writing its chunk right now; after
         // it, it finds no upload and fails, and the partial goes here.
@@ -29,13 +30,13 @@ pub async fn sweep_uploads(app: &AppState) -> Result<usize> {
         let key = key.clone();
         app.blob(move |b| b.discard_partial(&key)).await?;
     }
-    let (owned, held) = tokio::try_join!(app.db(|s| s.upload_keys()), app.blob(|b| b.partials()))?;
+    let (owned, held) = tokio::try_join!(app.db(|s| storage::read(s, |tx| Ok(tx.upload_keys()?))), app.blob(|b| b.partials()))?;
     let owned: std::collections::HashSet<_> = owned.into_iter().collect();
     for key in held.into_iter().filter(|key| !owned.contains(key)) {
         let _held = app.upload_locks.hold(&key).await;
         // Looked up again under the lock: the upload may have started meanwhile.
         let lookup = key.clone();
-        if app.db(move |s| s.upload(&lookup)).await?.is_none() {
+        if app.db(move |s| storage::read(s, |tx| Ok(tx.upload(&lookup)?))).await?.is_none() {
             app.blob(move |b| b.discard_partial(&key)).await?;
         }
     }
@@ -61,7 +62,7 @@ pub async fn keep_auth_fresh(app: AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match app.db(|s| s.auth_version()).await {
+        match app.db(|s| storage::read(s, |tx| Ok(tx.auth_version()?))).await {
             Ok(version) => app.known_users.refresh(version),
             Err(e) => {
                 app.known_users.forget();

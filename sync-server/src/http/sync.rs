@@ -4,14 +4,16 @@ use axum::extract::State;
 use serde::Deserialize;
 use suishoupai_core::protocol::{ChangesPage, MAX_PUSH_REPORTS, PushResponse};
 
-use super::{Json, Query, parse_limit};
-use crate::app::AppState;
-use crate::auth::{self, User, require_reporter};
+use super::extract::{Json, Query, parse_limit};
+use crate::auth::require_reporter;
+use crate::clock::{now_ms, now_rfc3339};
 use crate::error::{Error, Result};
-use crate::rules;
+use crate::model::User;
+use crate::services::{push, reports};
+use crate::state::AppState;
 
 /// [`suishoupai_core::protocol::PushRequest`], with each report kept as
-/// JSON text until [`rules::candidate`] judges it on its own (unparsed: a
+/// JSON text until [`push::candidate`] judges it on its own (unparsed: a
 /// tree of `Value`s cost more than all the checks).
 #[derive(Deserialize)]
 pub struct PushBody {
@@ -23,14 +25,15 @@ pub async fn push(user: User, State(app): State<AppState>, Json(body): Json<Push
     if body.reports.len() > MAX_PUSH_REPORTS {
         return Err(Error::TooLarge(format!("a push carries at most {MAX_PUSH_REPORTS} reports, this one has {}", body.reports.len())));
     }
-    let now_ms = crate::uploads::now_ms();
+    let now_ms = now_ms();
     let candidates = body
         .reports
         .iter()
         .enumerate()
-        .map(|(index, report)| rules::candidate(&user, index, report.get(), now_ms))
+        .map(|(index, report)| push::candidate(&user, index, report.get(), now_ms))
         .collect::<Result<Vec<_>>>()?;
-    let results = app.db(move |s| s.push_reports(&user, &candidates)).await?;
+    let received_at = now_rfc3339();
+    let results = app.db(move |s| push::push(s, &user, &candidates, &received_at)).await?;
     Ok(axum::Json(PushResponse { results }))
 }
 
@@ -57,8 +60,7 @@ pub async fn changes(user: User, State(app): State<AppState>, Query(query): Quer
         ),
     };
     let limit = parse_limit(query.limit.as_deref(), DEFAULT_CHANGES, MAX_CHANGES)?;
-    let scope = auth::scope(&user);
-    let batch = app.db(move |s| s.changes(&scope, after, limit)).await?;
+    let batch = app.db(move |s| reports::changes(s, &user, after, limit)).await?;
     Ok(axum::Json(ChangesPage {
         changes: batch.changes,
         // An empty page keeps the client where it was.

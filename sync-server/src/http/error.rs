@@ -1,0 +1,59 @@
+//! The one place where errors become HTTP answers: a status, a stable code
+//! and a JSON [`ErrorBody`].
+
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use suishoupai_core::protocol::ErrorBody;
+
+use crate::error::Error;
+use crate::storage::StorageError;
+
+/// The status and the stable code of [`ErrorBody::error`] for `e`.
+pub fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
+    match e {
+        Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+        Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        Error::NotFound(_) | Error::UnknownUser(_) => (StatusCode::NOT_FOUND, "not_found"),
+        Error::OffsetMismatch { .. } => (StatusCode::CONFLICT, "offset_mismatch"),
+        Error::Conflict(_) | Error::DuplicateUser(_) | Error::Storage(StorageError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+        Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        Error::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        Error::ChecksumMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "checksum_mismatch"),
+        Error::BadPhoto(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_photo"),
+        Error::PrivateMetadata(_) => (StatusCode::UNPROCESSABLE_ENTITY, "private_metadata"),
+        Error::QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
+        Error::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+        Error::Storage(_) | Error::Io { .. } | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = status_and_code(&self);
+        let message = if status.is_server_error() {
+            // Paths and SQL belong in the log, not in a client's hands.
+            eprintln!("error: {self}");
+            "the server failed to handle this request; it has been logged".to_owned()
+        } else {
+            self.to_string()
+        };
+        let mut response = error_response(status, code, message);
+        match &self {
+            // RFC 6750: a client told to authenticate is told how.
+            Error::Unauthorized(_) => {
+                response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="suishoupai""#));
+            }
+            Error::QuotaExceeded { retry_after_secs, .. } => {
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
+    (status, axum::Json(ErrorBody { error: code.to_owned(), message })).into_response()
+}

@@ -1,0 +1,135 @@
+//! The HTTP layer, thin: handlers parse, ask [`crate::services`] and
+//! answer a view. Also the router, the middleware every answer passes, the
+//! one mapping from errors to answers ([`error`]) and the connections
+//! ([`serve`]).
+
+mod auth;
+pub mod error;
+mod extract;
+mod meta;
+mod reports;
+pub mod serve;
+mod sync;
+#[cfg(test)]
+mod tests;
+mod uploads;
+
+pub use self::extract::{BODY_READ_TIMEOUT, MAX_JSON_BYTES};
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::map_response;
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use self::error::error_response;
+use crate::error::Error;
+use crate::state::AppState;
+
+/// Declares the routes once: `routes!(router; "/path" => get(handler), post(other); ...)`
+/// adds each to the router and to the table that [`routes`] answers, so
+/// the OpenAPI test can hold the document to exactly what is routed.
+macro_rules! routes {
+    ($router:expr; $($path:literal => $($method:ident($handler:expr)),+ ;)+) => {{
+        let mut table: Vec<(&'static str, &'static str)> = Vec::new();
+        let mut router = $router;
+        $(
+            router = router.route($path, axum::routing::MethodRouter::new()$(.$method($handler))+);
+            $(table.push((const_upper(stringify!($method)), $path));)+
+        )+
+        (router, table)
+    }};
+}
+
+/// The HTTP method of a routing function's name.
+const fn const_upper(method: &'static str) -> &'static str {
+    match method.as_bytes() {
+        b"get" => "GET",
+        b"post" => "POST",
+        b"head" => "HEAD",
+        b"patch" => "PATCH",
+        b"put" => "PUT",
+        b"delete" => "DELETE",
+        _ => panic!("a method the routes table does not know"),
+    }
+}
+
+/// The router and the table of every `(method, path)` it serves.
+fn routing() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
+    let (uploads, upload_routes) = routes!(Router::<AppState>::new();
+        "/v1/uploads" => post(uploads::create);
+        "/v1/uploads/batch" => post(uploads::create_batch);
+        "/v1/uploads/{sha256}" => head(uploads::offset), patch(uploads::append);
+    );
+    let (router, mut table) = routes!(Router::<AppState>::new();
+        "/healthz" => get(meta::healthz);
+        "/v1/openapi.json" => get(meta::openapi);
+        "/v1/push" => post(sync::push);
+        "/v1/changes" => get(sync::changes);
+        "/v1/reports" => get(reports::list);
+        "/v1/reports/{id}" => get(reports::one);
+        "/v1/reports/{id}/status" => post(reports::set_status);
+        "/v1/photos/{sha256}" => get(reports::photo);
+        "/v1/photos/{sha256}/thumbnail" => get(reports::thumbnail);
+    );
+    table.extend(upload_routes);
+    let router = router
+        .merge(uploads.layer(map_response(tus_resumable)))
+        .fallback(|| async { Error::NotFound("no such route".into()) })
+        // A bug that panics a handler answers 500 (made JSON below) and
+        // leaves the connection and the server running.
+        .layer(CatchPanicLayer::new())
+        .layer(map_response(json_errors))
+        .layer(map_response(no_sniffing));
+    (router, table)
+}
+
+pub fn router(state: AppState) -> Router {
+    routing().0.with_state(state)
+}
+
+/// Every `(method, path)` the router serves.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    routing().1
+}
+
+/// Browsers must take every answer for what its Content-Type says: a photo
+/// is an image, an error is JSON, never a page to run.
+async fn no_sniffing(mut response: Response) -> Response {
+    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// tus clients check this header on every answer of the upload endpoints.
+async fn tus_resumable(mut response: Response) -> Response {
+    response.headers_mut().insert(HeaderName::from_static("tus-resumable"), HeaderValue::from_static("1.0.0"));
+    response
+}
+
+/// The safety net under [`Error`]'s own mapping: any error answer that is not
+/// JSON yet (axum's 405, a rejection we did not wrap) becomes an
+/// [`suishoupai_core::protocol::ErrorBody`], keeping its status and headers.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not take this method (see the Allow header)".to_owned(),
+        s => s.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let (mut parts, _) = response.into_parts();
+    let mut answer = error_response(status, code, message);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    answer.headers_mut().extend(parts.headers);
+    answer.into_response()
+}

@@ -1,0 +1,77 @@
+//! Who the server deals with: users, their roles, and the reports a user
+//! may see. Plain data, used by every layer; the rules that decide with it
+//! live in [`crate::auth`].
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Resident,
+    GridWorker,
+    Department,
+    Coordinator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: &'static [Role] = &[Role::Resident, Role::GridWorker, Role::Department, Role::Coordinator, Role::Admin];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Resident => "resident",
+            Role::GridWorker => "grid_worker",
+            Role::Department => "department",
+            Role::Coordinator => "coordinator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.iter().copied().find(|r| r.code() == code)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A user as the server knows them. `grid_id` is set for grid workers,
+/// `department` for department users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    #[serde(skip)]
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+}
+
+/// The reports a caller may see, as decided by [`crate::auth::scope`];
+/// storage applies it to every query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Reports this user pushed.
+    Owner(i64),
+    /// Reports of this grid, and those this user pushed.
+    GridOrOwner {
+        grid_id: String,
+        owner: i64,
+    },
+    /// Reports dispatched to this department.
+    Department(String),
+    All,
+}
+
+/// An upload under way is one user's: the same photo uploaded by two users
+/// is two uploads, and neither learns of the other's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UploadKey {
+    pub user_id: i64,
+    pub sha256: String,
+}

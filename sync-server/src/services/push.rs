@@ -1,0 +1,326 @@
+//! A push: each report judged on its own against the rules (the core's,
+//! shared with the device), then the batch stored in one transaction, with
+//! the protocol's decisions: a repeat answers what it answered before,
+//! another content under a taken id is a conflict, photos count only for
+//! the user who sent them.
+
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use suishoupai_core::photo::sha256_hex;
+use suishoupai_core::protocol::{MAX_PHOTO_BYTES, PushOutcome, PushResult, WireReport};
+use suishoupai_core::rules::{self as shared, is_sha256_hex};
+use suishoupai_core::{Category, LatLon, ReportStatus, ReporterRole};
+
+use crate::clock::rfc3339_ms;
+use crate::error::{Error, Result};
+use crate::model::{Role, User};
+use crate::storage::{self, NewEvent, NewReportRow, Storage, WriteTxn};
+
+/// One report of a push, as [`candidate`] judged it before storage sees it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// As sent; looked up as it is even when it is not a valid id.
+    pub id: String,
+    /// sha256 of the report's canonical JSON: the same id with another hash
+    /// is a conflict.
+    pub content_sha256: String,
+    /// The report ready to store, or why it is invalid.
+    pub checked: Result<NewReport, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub wire: WireReport,
+    /// The canonical JSON of `wire`, kept verbatim.
+    pub body: String,
+    /// The grid the report belongs to (a grid worker's own grid).
+    pub grid_id: Option<String>,
+    /// `created_at` in milliseconds since the epoch, for filters and order.
+    pub created_ms: i64,
+}
+
+/// Judges one report of a push, given as its JSON text, at `now_ms` on the
+/// server's clock. Only a report without a string `id` fails the whole
+/// request: every other fault is this report's `invalid` outcome, so one
+/// bad report does not hold back the rest of the batch.
+pub fn candidate(user: &User, index: usize, json: &str, now_ms: i64) -> Result<Candidate> {
+    // Plain serde first: tracking the path costs as much as the rest of the
+    // checks, and only a refused report needs it, for its message.
+    let parsed = serde_json::from_str::<WireReport>(json)
+        .or_else(|_| serde_path_to_error::deserialize::<_, WireReport>(&mut serde_json::Deserializer::from_str(json)));
+    let wire: WireReport = match parsed {
+        Ok(wire) => wire,
+        Err(e) => {
+            let reason = format!("{}: {}", e.path(), e.inner());
+            // Only now the report is read loosely, for its id alone: the
+            // other fields are skipped unread, so that a number no f64
+            // holds (1e400) does not hide the id too.
+            #[derive(Deserialize)]
+            struct JustTheId<'a> {
+                #[serde(borrow)]
+                id: Option<&'a RawValue>,
+            }
+            let id = serde_json::from_str::<JustTheId>(json)
+                .ok()
+                .and_then(|just| just.id)
+                .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+                .ok_or_else(|| Error::BadRequest(format!("reports[{index}].id is missing or not a string ({reason})")))?;
+            return Ok(Candidate { id, content_sha256: sha256_hex(json.as_bytes()), checked: Err(reason) });
+        }
+    };
+    // The canonical form: the fields in declaration order, numbers as serde
+    // writes them. Equal reports have equal bodies, whatever key order or
+    // spacing the device sent.
+    let body = serde_json::to_string(&wire).map_err(|e| Error::Internal(format!("serialising a report: {e}")))?;
+    let content_sha256 = sha256_hex(body.as_bytes());
+    let id = wire.id.clone();
+    let checked = check(user, &wire, now_ms).map(|(grid_id, created_ms)| NewReport { wire, body, grid_id, created_ms });
+    Ok(Candidate { id, content_sha256, checked })
+}
+
+/// The report's grid and `created_at` in ms, or why the report is invalid.
+/// The limits are the core's (see [`suishoupai_core::rules`]), the same
+/// the device checked before it stored the report.
+fn check(user: &User, wire: &WireReport, now_ms: i64) -> Result<(Option<String>, i64), String> {
+    let text = |e: suishoupai_core::Error| e.to_string();
+    shared::check_report_id(&wire.id).map_err(text)?;
+    Category::from_code(&wire.category).map_err(text)?;
+    shared::check_note(&wire.note).map_err(text)?;
+    shared::check_photo_count(wire.photos.len()).map_err(text)?;
+    for (index, photo) in wire.photos.iter().enumerate() {
+        if !is_sha256_hex(&photo.sha256) {
+            return Err(format!("photos[{index}].sha256 is not 64 lower-case hex digits"));
+        }
+        if photo.bytes == 0 || photo.bytes > MAX_PHOTO_BYTES || photo.width == 0 || photo.height == 0 {
+            return Err(format!("photos[{index}] has an impossible size"));
+        }
+    }
+    if let Some(location) = &wire.location {
+        shared::check_location(LatLon { latitude: location.latitude, longitude: location.longitude }, location.accuracy_m).map_err(text)?;
+    }
+    let created_ms = rfc3339_ms(&wire.created_at).ok_or_else(|| format!("created_at `{}` is not an RFC 3339 time", wire.created_at))?;
+    shared::check_created_at(created_ms, now_ms).map_err(text)?;
+    // A camera that recorded no UTC offset gives a local time without one
+    // (the core keeps EXIF's DateTimeOriginal as it is): take both.
+    if let Some(taken_at) = &wire.taken_at
+        && rfc3339_ms(taken_at).is_none()
+        && NaiveDateTime::parse_from_str(taken_at, "%Y-%m-%dT%H:%M:%S%.f").is_err()
+    {
+        return Err(format!("taken_at `{taken_at}` is not an RFC 3339 time or a local date and time"));
+    }
+    let claimed_grid = wire.reporter.grid_id.as_deref();
+    if let Some(grid) = claimed_grid {
+        shared::check_label("reporter.grid_id", grid).map_err(text)?;
+    }
+    let grid_id = match user.role {
+        // A resident's claimed grid is kept in the report as sent but gives
+        // it no grid: only the server assigns grids, and a device may let a
+        // resident fill the field in.
+        Role::Resident => {
+            if wire.reporter.role != ReporterRole::Resident {
+                return Err("you are registered as a resident: reporter.role must be `resident`".into());
+            }
+            None
+        }
+        // A grid worker's reports belong to their grid, whatever capacity
+        // they report in and whatever grid the device claims (it may have
+        // been made before a reassignment): refusing would lose the report.
+        Role::GridWorker => user.grid_id.clone(),
+        Role::Coordinator | Role::Admin => claimed_grid.map(str::to_owned),
+        Role::Department => return Err("department users do not push reports".into()),
+    };
+    Ok((grid_id, created_ms))
+}
+
+/// Stores the batch in one transaction and answers each report, in order.
+/// All of the batch's accepted reports become visible together, with
+/// their `submitted` events.
+pub fn push(storage: &dyn Storage, owner: &User, batch: &[Candidate], received_at: &str) -> Result<Vec<PushResult>> {
+    storage::write(storage, |tx| batch.iter().map(|candidate| push_one(tx, owner, candidate, received_at)).collect())
+}
+
+fn accepted(id: &str, status: ReportStatus) -> PushResult {
+    PushResult { id: id.to_owned(), outcome: PushOutcome::Accepted, missing: Vec::new(), error: None, status: Some(status) }
+}
+
+fn refused(id: &str, outcome: PushOutcome, error: String) -> PushResult {
+    PushResult { id: id.to_owned(), outcome, missing: Vec::new(), error: Some(error), status: None }
+}
+
+/// One report of a push, inside the batch's transaction.
+fn push_one(tx: &mut dyn WriteTxn, owner: &User, candidate: &Candidate, received_at: &str) -> Result<PushResult> {
+    let id = candidate.id.as_str();
+    // An id already taken decides first: a retried push must get the answer
+    // it got the first time, even if the rules changed since.
+    if let Some(existing) = tx.existing_report(id)? {
+        if existing.owner_id == owner.id && existing.content_sha256 == candidate.content_sha256 {
+            return Ok(accepted(id, existing.status));
+        }
+        return Ok(refused(
+            id,
+            PushOutcome::Conflict,
+            "the server already holds a different report with this id; it was not changed".into(),
+        ));
+    }
+    let report = match &candidate.checked {
+        Ok(report) => report,
+        Err(reason) => return Ok(refused(id, PushOutcome::Invalid, reason.clone())),
+    };
+    let mut missing: Vec<String> = Vec::new();
+    for (index, photo) in report.wire.photos.iter().enumerate() {
+        // Only a photo this user sent counts: for anyone else it is missing,
+        // and nothing of it (size, dimensions) is told.
+        match tx.held_photo(owner.id, &photo.sha256)? {
+            None => {
+                if !missing.contains(&photo.sha256) {
+                    missing.push(photo.sha256.clone());
+                }
+            }
+            Some(held) if (held.bytes, held.width, held.height) != (photo.bytes, photo.width, photo.height) => {
+                return Ok(refused(
+                    id,
+                    PushOutcome::Invalid,
+                    format!(
+                        "photos[{index}] says {}x{} px and {} bytes, but the uploaded photo is {}x{} px and {} bytes",
+                        photo.width, photo.height, photo.bytes, held.width, held.height, held.bytes
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(PushResult { id: id.to_owned(), outcome: PushOutcome::MissingPhotos, missing, error: None, status: None });
+    }
+    let wire = &report.wire;
+    tx.insert_report(&NewReportRow {
+        id,
+        owner_id: owner.id,
+        content_sha256: &candidate.content_sha256,
+        body: &report.body,
+        category: &wire.category,
+        created_at: &wire.created_at,
+        created_ms: report.created_ms,
+        grid_id: report.grid_id.as_deref(),
+        received_at,
+        photos: wire.photos.iter().map(|p| p.sha256.as_str()).collect(),
+    })?;
+    tx.append_event(&NewEvent {
+        report_id: id,
+        status: ReportStatus::Submitted,
+        note: None,
+        department: None,
+        actor_id: owner.id,
+        at: received_at,
+    })?;
+    Ok(accepted(id, ReportStatus::Submitted))
+}
+
+#[cfg(test)]
+mod tests {
+    use suishoupai_core::photo::sha256_hex;
+
+    use super::*;
+    use crate::storage::sqlite::SqliteStorage;
+    use crate::storage::{NewUser, PhotoMeta};
+
+    const NOW: i64 = 1_780_000_000_000;
+    const AT: &str = "2026-05-28T08:00:00.000Z";
+
+    fn user(storage: &dyn Storage, name: &str, role: Role) -> User {
+        let grid_id = (role == Role::GridWorker).then(|| "g-7".to_owned());
+        let new = NewUser { name: name.into(), role, grid_id, department: None };
+        storage::write(storage, |tx| Ok::<_, Error>(tx.insert_user(&new, AT)?)).unwrap()
+    }
+
+    fn hold(storage: &dyn Storage, user: &User, sha256: &str) {
+        let meta = PhotoMeta { sha256: sha256.into(), bytes: 100, width: 4, height: 3 };
+        storage::write(storage, |tx| {
+            tx.add_photo(&meta, AT)?;
+            Ok::<_, Error>(tx.add_holder(sha256, user.id)?)
+        })
+        .unwrap();
+    }
+
+    fn wire(id: &str, photo: &str, note: &str) -> String {
+        serde_json::json!({
+            "id": id, "category": "garbage", "note": note,
+            "location": { "latitude": 32.34, "longitude": 114.74, "source": "device" },
+            "photos": [{ "sha256": photo, "width": 4, "height": 3, "bytes": 100 }],
+            "reporter": { "role": "resident", "grid_id": null }, "taken_at": null, "created_at": AT,
+        })
+        .to_string()
+    }
+
+    fn push_one_report(storage: &dyn Storage, user: &User, json: &str) -> PushResult {
+        push(storage, user, &[candidate(user, 0, json, NOW).unwrap()], AT).unwrap().remove(0)
+    }
+
+    #[test]
+    fn a_repeat_is_accepted_again_and_other_content_is_a_conflict() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let ana = user(&storage, "ana", Role::Resident);
+        let photo = sha256_hex(b"photo");
+        hold(&storage, &ana, &photo);
+        let id = "01900000-0000-7000-8000-000000000001";
+        assert_eq!(push_one_report(&storage, &ana, &wire(id, &photo, "a")).outcome, PushOutcome::Accepted);
+        // The same content in another key order and spacing: the same report.
+        let reordered = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&wire(id, &photo, "a")).unwrap()).unwrap();
+        let again = push_one_report(&storage, &ana, &reordered);
+        assert_eq!((again.outcome, again.status), (PushOutcome::Accepted, Some(ReportStatus::Submitted)));
+        assert_eq!(push_one_report(&storage, &ana, &wire(id, &photo, "b")).outcome, PushOutcome::Conflict);
+        // Another user's repeat of ana's very report is a conflict too.
+        let bo = user(&storage, "bo", Role::Resident);
+        hold(&storage, &bo, &photo);
+        assert_eq!(push_one_report(&storage, &bo, &wire(id, &photo, "a")).outcome, PushOutcome::Conflict);
+    }
+
+    #[test]
+    fn a_photo_counts_only_for_whoever_sent_it() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let ana = user(&storage, "ana", Role::Resident);
+        let bo = user(&storage, "bo", Role::Resident);
+        let photo = sha256_hex(b"ana's doorstep");
+        hold(&storage, &ana, &photo);
+        let result = push_one_report(&storage, &bo, &wire("01900000-0000-7000-8000-000000000002", &photo, "x"));
+        assert_eq!((result.outcome, result.missing), (PushOutcome::MissingPhotos, vec![photo.clone()]));
+        assert_eq!(result.error, None, "nothing is told about the photo");
+    }
+
+    #[test]
+    fn an_invalid_report_does_not_hold_back_the_batch_and_changes_nothing() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let ana = user(&storage, "ana", Role::Resident);
+        let photo = sha256_hex(b"photo");
+        hold(&storage, &ana, &photo);
+        let bad = wire("01900000-0000-7000-8000-000000000003", &photo, "x").replace("garbage", "Garbage");
+        let good = wire("01900000-0000-7000-8000-000000000004", &photo, "x");
+        let batch = [candidate(&ana, 0, &bad, NOW).unwrap(), candidate(&ana, 1, &good, NOW).unwrap()];
+        let results = push(&storage, &ana, &batch, AT).unwrap();
+        assert_eq!((results[0].outcome, results[1].outcome), (PushOutcome::Invalid, PushOutcome::Accepted));
+        assert!(results[0].error.as_deref().unwrap().contains("category"));
+        let stored = storage::read(&storage, |tx| Ok::<_, Error>(tx.existing_report("01900000-0000-7000-8000-000000000003")?)).unwrap();
+        assert_eq!(stored, None);
+    }
+
+    #[test]
+    fn a_grid_workers_report_belongs_to_their_grid_and_a_residents_to_none() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let wang = user(&storage, "wang", Role::GridWorker);
+        let ana = user(&storage, "ana", Role::Resident);
+        let photo = sha256_hex(b"photo");
+        let claiming = wire("01900000-0000-7000-8000-000000000005", &photo, "x").replace("\"grid_id\":null", "\"grid_id\":\"g-99\"");
+        assert!(claiming.contains("g-99"));
+        let judged = candidate(&wang, 0, &claiming, NOW).unwrap();
+        assert_eq!(judged.checked.unwrap().grid_id.as_deref(), Some("g-7"), "the worker's own grid, whatever the device claims");
+        let judged = candidate(&ana, 0, &claiming, NOW).unwrap();
+        assert_eq!(judged.checked.unwrap().grid_id, None, "only the server assigns grids");
+        // A 22-character Chinese grid id (66 bytes) is taken here as on the device.
+        let coco = user(&storage, "coco", Role::Coordinator);
+        let chinese = "城关镇东大街社区第三网格北段一号楼至五号楼区";
+        let long =
+            wire("01900000-0000-7000-8000-000000000006", &photo, "x").replace("\"grid_id\":null", &format!("\"grid_id\":\"{chinese}\""));
+        assert_eq!(candidate(&coco, 0, &long, NOW).unwrap().checked.unwrap().grid_id.as_deref(), Some(chinese));
+    }
+}

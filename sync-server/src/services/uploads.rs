@@ -1,0 +1,277 @@
+//! Resumable photo uploads (tus 1.0 core semantics): the order in which
+//! chunk bytes, offsets, checks and photo rows are made durable.
+//!
+//! An upload is one user's (see [`UploadKey`]): two users sending the same
+//! photo make two uploads, and neither learns of the other's. A photo the
+//! server already has counts for a user only once that user has sent it
+//! whole; until then the server answers as if it had never seen it.
+//!
+//! A chunk is written (fsynced) before its offset moves in storage, so a
+//! crash between the two leaves the offset behind the bytes, and the client
+//! simply sends that chunk again. The chunk that completes an upload is not
+//! written to the partial at all: the photo is checked (sha256, a clean
+//! JPEG: see [`suishoupai_core::photo::clean`]) from memory, stored durably
+//! under its name, and its photo row is written last. A photo that fits in
+//! one chunk, the usual case, thus costs one file and one row.
+//!
+//! Thumbnails are made when first asked for ([`super::photos::thumbnail`]),
+//! not here: a coordinator looks at a fraction of the photos, and encoding
+//! a thumbnail of each on the path a device waits on cost more than
+//! receiving it.
+
+use bytes::Bytes;
+use suishoupai_core::photo::{clean, sha256_hex};
+use suishoupai_core::protocol::{UploadCreate, UploadState};
+
+use crate::blobs::{BlobKind, Blobs};
+use crate::clock::{now_ms, now_rfc3339};
+use crate::error::{Error, Result};
+use crate::model::UploadKey;
+use crate::state::{AppState, UploadAllowance};
+use crate::storage::{self, PhotoMeta, ReadTxn, Storage};
+
+/// How long a client over its upload allowance should wait: uploads
+/// finishing or expiring free it, so a minute is a fair first guess.
+const QUOTA_RETRY_AFTER_SECS: u64 = 60;
+
+/// The state of the user's upload for HEAD: under way, or complete
+/// (offset = length) for a photo the user holds.
+pub async fn state(app: &AppState, key: UploadKey) -> Result<UploadState> {
+    app.db(move |s| stored_state(s, &key)).await
+}
+
+fn stored_state(storage: &dyn Storage, key: &UploadKey) -> Result<UploadState> {
+    storage::read(storage, |tx| state_in(tx, key))
+}
+
+fn state_in(tx: &dyn ReadTxn, key: &UploadKey) -> Result<UploadState> {
+    let sha256 = key.sha256.clone();
+    match (tx.held_photo(key.user_id, &key.sha256)?, tx.upload(key)?) {
+        (Some(photo), _) => Ok(UploadState { sha256, offset: photo.bytes, length: photo.bytes, complete: true }),
+        (None, Some(up)) => Ok(UploadState { sha256, offset: up.offset, length: up.length, complete: false }),
+        (None, None) => Err(Error::NotFound(format!("no upload {sha256}"))),
+    }
+}
+
+/// Appends one chunk at `offset`; answers the new offset. The whole step
+/// runs as one blocking task: a photo's latency is what limits a device's
+/// sync on a fast link, and each hop to the blocking pool adds to it.
+pub async fn append(app: &AppState, key: UploadKey, offset: u64, chunk: Bytes) -> Result<u64> {
+    let _held = app.upload_locks.hold(&key).await;
+    app.blocking(move |storage, blobs| append_held(storage, blobs, &key, offset, &chunk)).await
+}
+
+fn append_held(storage: &dyn Storage, blobs: &dyn Blobs, key: &UploadKey, offset: u64, chunk: &[u8]) -> Result<u64> {
+    let current = stored_state(storage, key)?;
+    if offset != current.offset {
+        return Err(Error::OffsetMismatch { expected: current.offset, got: offset });
+    }
+    if current.complete {
+        // The last chunk's answer was lost and the client asks again.
+        return Ok(current.offset);
+    }
+    let end = offset + chunk.len() as u64;
+    if end > current.length {
+        return Err(Error::TooLarge(format!("the chunk ends at byte {end}, past the upload's declared length {}", current.length)));
+    }
+    if chunk.is_empty() {
+        return Ok(offset);
+    }
+    if end < current.length {
+        blobs.write_chunk(key, offset, chunk)?;
+        advance(storage, key, offset, end)?;
+        return Ok(end);
+    }
+    complete(storage, blobs, key, offset, chunk)?;
+    Ok(end)
+}
+
+/// Moves the offset from `from` to `to`, or fails with
+/// [`Error::OffsetMismatch`] and changes nothing.
+fn advance(storage: &dyn Storage, key: &UploadKey, from: u64, to: u64) -> Result<()> {
+    storage::write(storage, |tx| {
+        let offset = tx.upload(key)?.ok_or_else(|| Error::NotFound(format!("no upload {}", key.sha256)))?.offset;
+        if offset != from {
+            return Err(Error::OffsetMismatch { expected: offset, got: from });
+        }
+        Ok(tx.set_upload_offset(key, to, now_ms())?)
+    })
+}
+
+/// Starts the user's uploads of many photos in one storage transaction.
+pub async fn start(app: &AppState, uploads: Vec<UploadCreate>, user_id: i64) -> Result<Vec<UploadState>> {
+    let allowance = app.settings.upload_allowance;
+    app.db(move |s| start_uploads(s, user_id, &uploads, &allowance, now_ms())).await
+}
+
+/// For each photo, in one transaction: starts the user's upload, or
+/// answers the state of theirs under way or of the photo they hold. An
+/// upload under way with another length starts again from 0 (one of the
+/// two announcements was wrong; the checksum decides). New uploads that
+/// would take the user past `allowance` fail the whole call with
+/// [`Error::QuotaExceeded`], and nothing is opened.
+pub fn start_uploads(
+    storage: &dyn Storage,
+    user_id: i64,
+    uploads: &[UploadCreate],
+    allowance: &UploadAllowance,
+    now_ms: i64,
+) -> Result<Vec<UploadState>> {
+    let started_at = now_rfc3339();
+    storage::write(storage, |tx| {
+        let mut open = tx.open_uploads(user_id)?;
+        let mut states = Vec::with_capacity(uploads.len());
+        for UploadCreate { sha256, length } in uploads {
+            let key = UploadKey { user_id, sha256: sha256.clone() };
+            let state = |offset: u64, length: u64, complete: bool| UploadState { sha256: sha256.clone(), offset, length, complete };
+            if let Some(photo) = tx.held_photo(user_id, sha256)? {
+                states.push(state(photo.bytes, photo.bytes, true));
+                continue;
+            }
+            let under_way = tx.upload(&key)?;
+            match under_way {
+                Some(up) if up.length == *length => states.push(state(up.offset, *length, false)),
+                _ => {
+                    let (was_open, was_declared) = under_way.map_or((0, 0), |up| (1, up.length));
+                    open.count = open.count - was_open + 1;
+                    open.declared_bytes = open.declared_bytes - was_declared + length;
+                    if open.count > allowance.max_open || open.declared_bytes > allowance.max_declared_bytes {
+                        return Err(Error::QuotaExceeded {
+                            message: format!(
+                                "at most {} uploads and {} declared bytes may be open at once; finish or wait for the ones under way",
+                                allowance.max_open, allowance.max_declared_bytes
+                            ),
+                            retry_after_secs: QUOTA_RETRY_AFTER_SECS,
+                        });
+                    }
+                    tx.put_upload(&key, *length, &started_at, now_ms)?;
+                    states.push(state(0, *length, false));
+                }
+            }
+        }
+        Ok(states)
+    })
+}
+
+/// The last chunk is in: check the whole photo, store it, then its row, and
+/// forget the partial. A photo that fails a check is discarded, partial and
+/// upload both, and nothing of it is ever served.
+fn complete(storage: &dyn Storage, blobs: &dyn Blobs, key: &UploadKey, offset: u64, last_chunk: &[u8]) -> Result<()> {
+    let earlier;
+    let bytes = if offset == 0 {
+        last_chunk
+    } else {
+        let mut whole = blobs.read_partial(key, offset)?;
+        whole.extend_from_slice(last_chunk);
+        earlier = whole;
+        &earlier[..]
+    };
+    let meta = match check_photo(&key.sha256, bytes) {
+        Ok(meta) => meta,
+        Err(refused) => {
+            storage::write(storage, |tx| Ok::<_, Error>(tx.delete_upload(key)?))?;
+            blobs.discard_partial(key)?;
+            return Err(refused);
+        }
+    };
+    // Content-addressed: if another user sent the same photo, this is a no-op.
+    blobs.put(BlobKind::Photo, &key.sha256, bytes)?;
+    // The photo exists from now on, and this user holds it.
+    let received_at = now_rfc3339();
+    storage::write(storage, |tx| {
+        tx.add_photo(&meta, &received_at)?;
+        tx.add_holder(&meta.sha256, key.user_id)?;
+        Ok::<_, Error>(tx.delete_upload(key)?)
+    })?;
+    if offset > 0 {
+        blobs.discard_partial(key)?;
+    }
+    Ok(())
+}
+
+/// Checks the bytes are the announced photo and a clean JPEG: within the
+/// core's limits, with no private metadata, and image data that decodes.
+pub fn check_photo(sha256: &str, bytes: &[u8]) -> Result<PhotoMeta> {
+    let actual = sha256_hex(bytes);
+    if actual != sha256 {
+        return Err(Error::ChecksumMismatch { expected: sha256.to_owned(), actual });
+    }
+    let header = clean::check(bytes).map_err(|e| match e {
+        suishoupai_core::Error::PrivateMetadata(_) => Error::PrivateMetadata(format!("{e}; the upload was discarded")),
+        other => Error::BadPhoto(format!("not a photo the server takes: {other}; the upload was discarded")),
+    })?;
+    // A clean JPEG has no EXIF orientation: its stored size is its upright size.
+    Ok(PhotoMeta { sha256: sha256.to_owned(), bytes: bytes.len() as u64, width: header.width, height: header.height })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::sqlite::SqliteStorage;
+    use crate::storage::{NewUser, WriteTxn};
+
+    const ROOMY: UploadAllowance = UploadAllowance { max_open: 100, max_declared_bytes: 1 << 30 };
+    const NOW: i64 = 1_780_000_000_000;
+
+    fn user(storage: &dyn Storage, name: &str) -> i64 {
+        let new = NewUser { name: name.into(), role: crate::model::Role::Resident, grid_id: None, department: None };
+        storage::write(storage, |tx: &mut dyn WriteTxn| Ok::<_, Error>(tx.insert_user(&new, "2026-01-01T00:00:00Z")?.id)).unwrap()
+    }
+
+    fn ask(ns: std::ops::Range<u32>, length: u64) -> Vec<UploadCreate> {
+        ns.map(|n| UploadCreate { sha256: format!("{n:064x}"), length }).collect()
+    }
+
+    #[test]
+    fn offsets_move_only_from_the_offset_seen() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let ana = user(&storage, "ana");
+        let key = UploadKey { user_id: ana, sha256: format!("{:064x}", 2) };
+        let start = |length: u64| start_uploads(&storage, ana, &ask(2..3, length), &ROOMY, NOW).unwrap()[0].offset;
+        assert_eq!(start(10), 0);
+        advance(&storage, &key, 0, 4).unwrap();
+        assert!(matches!(advance(&storage, &key, 0, 8), Err(Error::OffsetMismatch { expected: 4, got: 0 })));
+        assert_eq!(start(10), 4, "asking again keeps the offset");
+        assert_eq!(start(11), 0, "another length starts again");
+    }
+
+    #[test]
+    fn many_start_together_in_order_and_a_held_photo_is_complete() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let ana = user(&storage, "ana");
+        let bo = user(&storage, "bo");
+        let held = format!("{:064x}", 9);
+        storage::write(&storage, |tx| {
+            tx.add_photo(&PhotoMeta { sha256: held.clone(), bytes: 100, width: 4, height: 3 }, "2026-01-01T00:00:00Z")?;
+            Ok::<_, Error>(tx.add_holder(&held, ana)?)
+        })
+        .unwrap();
+        let mut asked = ask(1..2, 7);
+        asked.push(UploadCreate { sha256: held.clone(), length: 100 });
+        let states = start_uploads(&storage, ana, &asked, &ROOMY, NOW).unwrap();
+        let got: Vec<_> = states.iter().map(|s| (s.offset, s.length, s.complete)).collect();
+        assert_eq!(got, [(0, 7, false), (100, 100, true)]);
+        // To bo, who never sent it, the held photo is new.
+        let states = start_uploads(&storage, bo, &asked[1..], &ROOMY, NOW).unwrap();
+        assert_eq!((states[0].offset, states[0].complete), (0, false));
+    }
+
+    /// Past the allowance nothing is opened, and one user's uploads do not
+    /// count against another's.
+    #[test]
+    fn uploads_stay_within_the_allowance() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let (ana, bo) = (user(&storage, "ana"), user(&storage, "bo"));
+        let tight = UploadAllowance { max_open: 3, max_declared_bytes: 1000 };
+        start_uploads(&storage, ana, &ask(1..3, 100), &tight, NOW).unwrap();
+        // A batch that would pass the count fails whole.
+        assert!(matches!(start_uploads(&storage, ana, &ask(3..5, 100), &tight, NOW), Err(Error::QuotaExceeded { .. })));
+        let open = storage::read(&storage, |tx| Ok::<_, Error>(tx.open_uploads(ana)?)).unwrap();
+        assert_eq!(open.count, 2, "nothing of the refused batch was opened");
+        // Asking again about what is open costs nothing.
+        start_uploads(&storage, ana, &ask(1..3, 100), &tight, NOW).unwrap();
+        assert!(matches!(start_uploads(&storage, ana, &ask(9..10, 801), &tight, NOW), Err(Error::QuotaExceeded { .. })), "bytes");
+        start_uploads(&storage, ana, &ask(9..10, 800), &tight, NOW).unwrap();
+        start_uploads(&storage, bo, &ask(1..4, 300), &tight, NOW).unwrap();
+    }
+}

@@ -1,0 +1,76 @@
+//! What every request shares: storage, blobs, the locks of uploads under
+//! way, the user cache, and the settings of this deployment.
+
+use std::sync::Arc;
+
+use suishoupai_core::protocol;
+
+use crate::auth::KnownUsers;
+use crate::blobs::Blobs;
+use crate::error::{Error, Result};
+use crate::storage::Storage;
+
+mod upload_locks;
+
+pub use self::upload_locks::{UploadGuard, UploadLocks};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn Storage>,
+    pub blobs: Arc<dyn Blobs>,
+    pub upload_locks: Arc<UploadLocks>,
+    pub known_users: Arc<KnownUsers>,
+    pub settings: Settings,
+}
+
+/// How much a user may have open in uploads not yet complete, so that one
+/// client cannot fill the disk with uploads it never finishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadAllowance {
+    pub max_open: usize,
+    pub max_declared_bytes: u64,
+}
+
+/// What a deployment may tune; [`Settings::default`] is documented in the README.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub upload_allowance: UploadAllowance,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            upload_allowance: UploadAllowance {
+                max_open: protocol::MAX_OPEN_UPLOADS_PER_USER,
+                max_declared_bytes: protocol::MAX_OPEN_UPLOAD_BYTES_PER_USER,
+            },
+        }
+    }
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>, blobs: Arc<dyn Blobs>, settings: Settings) -> Self {
+        AppState { storage, blobs, upload_locks: Arc::default(), known_users: Arc::default(), settings }
+    }
+
+    /// Runs a storage call on the blocking pool: SQLite calls block, and an
+    /// fsync must not stall the async workers.
+    pub async fn db<T: Send + 'static>(&self, f: impl FnOnce(&dyn Storage) -> Result<T> + Send + 'static) -> Result<T> {
+        let storage = self.storage.clone();
+        tokio::task::spawn_blocking(move || f(&*storage)).await.map_err(|e| Error::Internal(format!("storage task failed: {e}")))?
+    }
+
+    /// Runs a step that needs both storage and blobs as one blocking task.
+    pub async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&dyn Storage, &dyn Blobs) -> Result<T> + Send + 'static) -> Result<T> {
+        let (storage, blobs) = (self.storage.clone(), self.blobs.clone());
+        tokio::task::spawn_blocking(move || f(&*storage, &*blobs))
+            .await
+            .map_err(|e| Error::Internal(format!("storage task failed: {e}")))?
+    }
+
+    /// Runs a blob call (file I/O, fsync, photo checks) on the blocking pool.
+    pub async fn blob<T: Send + 'static>(&self, f: impl FnOnce(&dyn Blobs) -> Result<T> + Send + 'static) -> Result<T> {
+        let blobs = self.blobs.clone();
+        tokio::task::spawn_blocking(move || f(&*blobs)).await.map_err(|e| Error::Internal(format!("blob task failed: {e}")))?
+    }
+}

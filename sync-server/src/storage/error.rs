@@ -1,0 +1,60 @@
+//! What storage can fail with. It knows nothing of HTTP or of the
+//! protocol's decisions: those are the services', which turn these into the
+//! server's [`crate::Error`].
+
+use std::path::PathBuf;
+
+pub type StorageResult<T> = std::result::Result<T, StorageError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A uniqueness rule refused a write (a name already taken by a
+    /// concurrent writer): nothing of the transaction is kept.
+    #[error("{0}")]
+    Conflict(String),
+
+    /// The database was written by a newer server.
+    #[error("the database was written by a newer server (schema {found}, this server knows up to {supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+
+    /// A stored value is not one the server writes: the file was edited
+    /// behind its back.
+    #[error("stored {what} is unreadable: {detail}")]
+    Corrupt { what: String, detail: String },
+
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+
+    #[error("file error on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+
+    /// The caller's closure gave up: its transaction was rolled back. The
+    /// caller's own error is kept by [`super::write`], which passes it on.
+    #[error("the transaction was abandoned by its caller")]
+    Aborted,
+
+    /// A transaction grouped with this one failed to commit, or a broken
+    /// invariant of the backend.
+    #[error("{0}")]
+    Backend(String),
+}
+
+impl StorageError {
+    /// A stored value that does not decode.
+    pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> StorageError {
+        StorageError::Corrupt { what: what.into(), detail: detail.to_string() }
+    }
+}
+
+/// The core's storage plumbing (migration runner, durable writes) reports in
+/// the core's error type; only these variants can come from it.
+impl From<suishoupai_core::Error> for StorageError {
+    fn from(e: suishoupai_core::Error) -> Self {
+        match e {
+            suishoupai_core::Error::SchemaTooNew { found, supported } => StorageError::SchemaTooNew { found, supported },
+            suishoupai_core::Error::Database(e) => StorageError::Sqlite(e),
+            suishoupai_core::Error::Io { path, source } => StorageError::Io { path, source },
+            other => StorageError::Backend(other.to_string()),
+        }
+    }
+}

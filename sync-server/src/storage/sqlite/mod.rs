@@ -1,0 +1,193 @@
+//! [`Storage`] on one SQLite file: WAL with `synchronous = FULL`, so a
+//! commit is on disk when it returns; one writer connection (SQLite has one
+//! writer anyway) whose commits are grouped ([`group_commit`]), and a few
+//! readers, which WAL lets read while a write is under way. Another process
+//! (the `user add` command beside a running server) waits on SQLite's lock
+//! thanks to the busy timeout.
+//!
+//! [`SqliteStorage::open_in_memory`] is the same backend on a database in
+//! memory, for fast tests: one connection for reads and writes.
+
+mod group_commit;
+mod txn;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use self::group_commit::{GroupCommit, lock};
+use self::txn::SqliteTxn;
+use crate::storage::{ReadTxn, Storage, StorageError, StorageResult, WriteTxn};
+
+pub const DATABASE_FILE: &str = "server.sqlite3";
+
+/// Numbered migrations; each runs in one transaction with the bump of
+/// `user_version`. Shipped migrations are never edited: the upgrade test
+/// replays a frozen copy of an old database against them.
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_users_and_photos.sql"),
+    include_str!("migrations/0002_reports_and_events.sql"),
+    include_str!("migrations/0003_thumbnails_on_demand.sql"),
+    include_str!("migrations/0004_tokens_holders_and_user_uploads.sql"),
+];
+
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Readers kept open between requests; more are opened when busy.
+const IDLE_READERS: usize = 8;
+
+pub struct SqliteStorage {
+    writes: GroupCommit,
+    /// Where readers connect: the file, or nowhere for a database in memory
+    /// (whose reads go through the writer connection).
+    path: Option<PathBuf>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open_connection(path: &Path) -> StorageResult<Connection> {
+    let conn = Connection::open(path)?;
+    // The CLI (`user add`) may hold the write lock for a moment while the server runs.
+    conn.busy_timeout(Duration::from_secs(10))?;
+    // FULL: an acknowledged push survives a power cut, not only a crash.
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(conn)
+}
+
+/// Brings the database up to `target`, with the core's migration runner
+/// (each migration in one transaction with its version bump).
+pub fn migrate_to(conn: &mut Connection, target: i64) -> StorageResult<()> {
+    Ok(suishoupai_core::support::migrations::run_migrations(conn, MIGRATIONS, target)?)
+}
+
+impl SqliteStorage {
+    /// Opens (creating or upgrading) the database in `dir`.
+    pub fn open(dir: &Path) -> StorageResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| StorageError::Io { path: dir.to_owned(), source })?;
+        let path = dir.join(DATABASE_FILE);
+        let mut writer = open_connection(&path)?;
+        migrate_to(&mut writer, LATEST_VERSION)?;
+        Ok(SqliteStorage { writes: GroupCommit::new(writer, true), path: Some(path), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// A fresh database in memory, gone when dropped: the same SQL, no
+    /// disk, no concurrency between reads and writes.
+    pub fn open_in_memory() -> StorageResult<Self> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        migrate_to(&mut conn, LATEST_VERSION)?;
+        Ok(SqliteStorage { writes: GroupCommit::new(conn, false), path: None, readers: Mutex::new(Vec::new()) })
+    }
+
+    /// Commits made by writes so far: fewer than the writes when they were
+    /// grouped. For tests and benchmarks.
+    pub fn commits(&self) -> u64 {
+        self.writes.commits()
+    }
+
+    /// Runs `f` in one read transaction on `conn`, so that it sees a single snapshot.
+    fn read_on(conn: &mut Connection, f: &mut dyn FnMut(&dyn ReadTxn) -> StorageResult<()>) -> StorageResult<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        f(&SqliteTxn::new(&tx))
+    }
+}
+
+impl Storage for SqliteStorage {
+    fn read(&self, f: &mut dyn FnMut(&dyn ReadTxn) -> StorageResult<()>) -> StorageResult<()> {
+        let Some(path) = &self.path else { return Self::read_on(&mut self.writes.connection(), f) };
+        let idle = lock(&self.readers).pop();
+        let mut conn = match idle {
+            Some(conn) => conn,
+            None => open_connection(path)?,
+        };
+        let result = Self::read_on(&mut conn, f);
+        let mut readers = lock(&self.readers);
+        if readers.len() < IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>) -> StorageResult<()> {
+        self.writes.write(|conn| f(&mut SqliteTxn::new(conn)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use suishoupai_core::support::migrations::{testing, version};
+
+    use super::*;
+    use crate::storage::contract;
+
+    fn on_file() -> (tempfile::TempDir, SqliteStorage) {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        (dir, storage)
+    }
+
+    /// Every test of the contract, on a file and in memory.
+    macro_rules! contract_tests {
+        ($($name:ident),+ $(,)?) => {
+            mod on_file {
+                $(#[test] fn $name() { let (_dir, storage) = super::on_file(); super::contract::$name(std::sync::Arc::new(storage)); })+
+            }
+            mod in_memory {
+                $(#[test] fn $name() { super::contract::$name(std::sync::Arc::new(super::SqliteStorage::open_in_memory().unwrap())); })+
+            }
+        };
+    }
+
+    contract_tests!(
+        push_is_idempotent_and_first_content_wins,
+        upload_offsets_move_only_from_the_offset_seen,
+        uploads_start_together_in_order,
+        photos_count_only_for_those_who_sent_them,
+        untouched_uploads_expire,
+        tokens_are_revoked_and_users_disabled,
+        a_cursor_never_skips_a_committed_change,
+        scopes_hide_other_peoples_reports,
+        a_failed_write_changes_nothing,
+    );
+
+    #[test]
+    fn upgraded_database_equals_fresh_database() {
+        // A database as version 1 of the server left it, with a user and a photo.
+        let old = testing::upgraded_equals_fresh(MIGRATIONS, include_str!("testdata/server_v1.sql"), 1);
+        let (users, photos): (i64, i64) = old
+            .query_row("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM photos)", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!((users, photos), (1, 1), "old rows survive the upgrade");
+        let token_owner: String = old
+            .query_row(
+                "SELECT u.name FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?1 AND t.revoked_at IS NULL",
+                ["a".repeat(64)],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(token_owner, "wang", "the user's token still signs them in");
+    }
+
+    #[test]
+    fn every_step_is_reachable_and_idempotent() {
+        testing::every_step_is_reachable_and_idempotent(MIGRATIONS);
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        testing::newer_database_is_refused(MIGRATIONS);
+    }
+
+    #[test]
+    fn failed_migration_changes_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, 1).unwrap();
+        // Make migration 2 fail half-way: its events table already exists.
+        conn.execute_batch("CREATE TABLE events (x INTEGER)").unwrap();
+        assert!(migrate_to(&mut conn, 2).is_err());
+        assert_eq!(version(&conn).unwrap(), 1);
+        let reports: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'reports'", [], |r| r.get(0)).unwrap();
+        assert_eq!(reports, 0, "the CREATE TABLE before the failure was rolled back");
+    }
+}

@@ -1,0 +1,316 @@
+//! The one kit the tests that run a real server share (the server's own
+//! integration tests and the end-to-end tests of `tests/`): a real
+//! `suishoupai-server` process on a random loopback port over a real data
+//! directory, and small helpers to talk to it. Built with the `testkit`
+//! feature only.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
+use suishoupai_core::PreparedPhoto;
+use suishoupai_core::protocol::MAX_CHUNK_BYTES;
+use tempfile::TempDir;
+
+/// The server binary under test: the one beside the running test's
+/// executable (cargo builds it before the server's own integration tests;
+/// `tests/` builds it first), or another one named by
+/// `SUISHOUPAI_SERVER_BIN` (to check that a test of an attack fails on a
+/// build from before the fix).
+pub fn bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SUISHOUPAI_SERVER_BIN") {
+        return bin.into();
+    }
+    // Test executables live in <target>/<profile>/deps/.
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().expect("exe dir");
+    let profile = if dir.ends_with("deps") { dir.parent().expect("profile dir") } else { dir };
+    profile.join("suishoupai-server")
+}
+
+/// A server's data directory: a temporary one it owns, or a path the test keeps.
+pub enum DataDir {
+    Temp(TempDir),
+    At(PathBuf),
+}
+
+impl DataDir {
+    pub fn path(&self) -> &Path {
+        match self {
+            DataDir::Temp(dir) => dir.path(),
+            DataDir::At(path) => path,
+        }
+    }
+}
+
+impl From<TempDir> for DataDir {
+    fn from(dir: TempDir) -> DataDir {
+        DataDir::Temp(dir)
+    }
+}
+
+impl From<&Path> for DataDir {
+    fn from(path: &Path) -> DataDir {
+        DataDir::At(path.to_owned())
+    }
+}
+
+pub struct Server {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub addr: SocketAddr,
+    pub dir: DataDir,
+    child: Child,
+    pub http: Client,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_in(tempfile::tempdir().unwrap())
+    }
+
+    pub fn start_in(dir: impl Into<DataDir>) -> Server {
+        Server::start_with(dir, &[])
+    }
+
+    /// With more `serve` arguments, e.g. `--max-connections-per-ip 50`.
+    pub fn start_with(dir: impl Into<DataDir>, serve_args: &[&str]) -> Server {
+        let dir = dir.into();
+        let mut child = Command::new(bin())
+            .args(["--data", dir.path().to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+            .args(serve_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_owned();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || stdout.lines().for_each(drop));
+        let addr = base.strip_prefix("http://").expect("an http address").parse().expect("an address in the listening line");
+        let http = client();
+        assert_eq!(http.get(format!("{base}/healthz")).send().unwrap().status(), 200);
+        Server { base, addr, dir, child, http }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then waits for the process to exit; answers how long that took.
+    pub fn terminate(mut self) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        // SAFETY: kill only sends a signal to our own child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success() || status.code().is_none() || status.code() == Some(0), "exit status {status:?}");
+        started.elapsed()
+    }
+
+    /// kill -9, as in a crash or power cut: no shutdown hook runs; the data
+    /// directory survives, for a restart.
+    pub fn kill(mut self) -> DataDir {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::mem::replace(&mut self.dir, DataDir::At(PathBuf::new()))
+    }
+
+    /// Adds a user with the CLI beside the running server; answers the token.
+    pub fn user(&self, name: &str, role: &str) -> String {
+        add_user(self.dir.path(), name, role, &[])
+    }
+
+    pub fn user_with(&self, name: &str, role: &str, extra: &[&str]) -> String {
+        add_user(self.dir.path(), name, role, extra)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, token: &str, path: &str) -> Response {
+        self.http.get(self.url(path)).bearer_auth(token).send().unwrap()
+    }
+
+    pub fn post(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.http.post(self.url(path)).bearer_auth(token).json(body).send().unwrap()
+    }
+
+    pub fn request(&self, method: reqwest::Method, token: &str, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    pub fn patch(&self, token: &str, sha256: &str, offset: u64, chunk: &[u8]) -> Response {
+        self.http
+            .patch(self.url(&format!("/v1/uploads/{sha256}")))
+            .bearer_auth(token)
+            .header("Upload-Offset", offset.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(chunk.to_vec())
+            .send()
+            .unwrap()
+    }
+
+    /// Uploads `bytes` under `sha256` in chunks, checking every answer.
+    pub fn upload(&self, token: &str, sha256: &str, bytes: &[u8]) {
+        let created = self.post(token, "/v1/uploads", &json!({ "sha256": sha256, "length": bytes.len() }));
+        assert_eq!(created.status(), 200);
+        let state: Value = created.json().unwrap();
+        let mut offset = state["offset"].as_u64().unwrap();
+        while offset < bytes.len() as u64 {
+            let end = (offset + MAX_CHUNK_BYTES).min(bytes.len() as u64);
+            let answer = self.patch(token, sha256, offset, &bytes[offset as usize..end as usize]);
+            assert_eq!(answer.status(), 204, "{:?}", answer.text());
+            offset = answer.headers()["upload-offset"].to_str().unwrap().parse().unwrap();
+        }
+    }
+
+    /// PATCHes all of `bytes` from offset 0; answers the first non-204
+    /// answer, or the last one.
+    pub fn send_all(&self, token: &str, sha256: &str, bytes: &[u8]) -> Response {
+        let mut offset = 0;
+        loop {
+            let end = (offset + MAX_CHUNK_BYTES as usize).min(bytes.len());
+            let answer = self.patch(token, sha256, offset as u64, &bytes[offset..end]);
+            offset = end;
+            if answer.status() != 204 || offset == bytes.len() {
+                return answer;
+            }
+        }
+    }
+
+    pub fn upload_photo(&self, token: &str, photo: &PreparedPhoto) {
+        self.upload(token, &photo.sha256, &photo.rendition);
+    }
+
+    pub fn push(&self, token: &str, reports: &[Value]) -> Vec<Value> {
+        let answer = self.post(token, "/v1/push", &json!({ "reports": reports }));
+        assert_eq!(answer.status(), 200);
+        answer.json::<Value>().unwrap()["results"].as_array().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn add_user(data: &Path, name: &str, role: &str, extra: &[&str]) -> String {
+    let out = Command::new(bin())
+        .args(["--data", data.to_str().unwrap(), "user", "add", "--name", name, "--role", role, "--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "user add failed: {}", String::from_utf8_lossy(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    answer["token"].as_str().unwrap().to_owned()
+}
+
+/// Real phone photos made into upload renditions by the core, once per test binary.
+pub fn photos() -> &'static [PreparedPhoto] {
+    static PHOTOS: OnceLock<Vec<PreparedPhoto>> = OnceLock::new();
+    PHOTOS.get_or_init(|| {
+        ["google_pixel_N_E.jpg", "samsung_sm-g930f_N_E.jpg", "nikon_coolpixp6000_N_E.jpg"]
+            .iter()
+            .map(|name| {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/testdata/photos").join(name);
+                suishoupai_core::photo::prepare(&std::fs::read(path).unwrap()).unwrap()
+            })
+            .collect()
+    })
+}
+
+/// A valid resident report over `photos`.
+pub fn report(photos: &[&PreparedPhoto]) -> Value {
+    report_at(photos, "2026-05-01T08:00:00.000Z")
+}
+
+pub fn report_at(photos: &[&PreparedPhoto], created_at: &str) -> Value {
+    json!({
+        "id": uuid::Uuid::now_v7().to_string(),
+        "category": "garbage",
+        "note": "门口堆了很多纸箱",
+        "location": { "latitude": 39.915, "longitude": 116.404, "source": "device", "accuracy_m": 8.0 },
+        "photos": photos.iter().map(|p| json!({
+            "sha256": p.sha256, "width": p.width, "height": p.height, "bytes": p.rendition.len()
+        })).collect::<Vec<_>>(),
+        "reporter": { "role": "resident", "grid_id": null },
+        "taken_at": null,
+        "created_at": created_at,
+    })
+}
+
+/// Asserts an error answer: status, JSON ErrorBody with `code`, and a
+/// message that contains `mentions`.
+pub fn assert_error(answer: Response, status: u16, code: &str, mentions: &str) {
+    assert_eq!(answer.status().as_u16(), status, "status");
+    let body: Value = answer.json().expect("error answers are JSON");
+    assert_eq!(body["error"], code, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains(mentions), "message {message:?} should mention {mentions:?}");
+}
+
+/// An HTTP client for the tests. Built in one workspace with the core's sync
+/// client, reqwest carries rustls without a crypto provider, so one is
+/// installed first (harmless when there is nothing to install it for).
+pub fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap()
+}
+
+/// A blocking HTTP client with a bearer token, for the coordinator's side of a test.
+pub struct Api {
+    client: Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    pub fn new(base: &str, token: &str) -> Api {
+        Api { client: client(), base: base.to_owned(), token: token.to_owned() }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().unwrap();
+        (r.status().as_u16(), r.bytes().unwrap().to_vec())
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// Every report this user may see, following `next_cursor`.
+    pub fn all_reports(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/reports?limit=500&cursor={c}"),
+                None => "/v1/reports?limit=500".to_owned(),
+            };
+            let (status, page) = self.get(&path);
+            assert_eq!(status, 200, "{page}");
+            out.extend(page["reports"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
+}

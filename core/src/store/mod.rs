@@ -1,6 +1,7 @@
 //! The device's local store: SQLite for rows, content-addressed files for
 //! photos. This module knows SQL and files; it knows nothing of EXIF, HTTP or
-//! FFI. The facade in `lib.rs` is its only caller.
+//! FFI. Its callers are the facade in `lib.rs` and the sync client (which
+//! works through the outbox); the bindings and the CLI go through the facade.
 
 pub mod blobs;
 pub mod schema;

@@ -6,11 +6,11 @@
 //! with the same result), and local state changes only after the server has
 //! answered, in one transaction per answer.
 //!
-//! - [`transport`]: what the client needs of the server; [`http`] does it over HTTP.
-//! - [`push`]: the outbox in rounds, each round's photos first, then its reports.
-//! - [`upload`]: one round's photos, several in flight, paced by [`pace`].
-//! - [`pull`]: the changes feed, page by page.
-//! - [`retry`]: backoff for what may go through later.
+//! - [`transport`]: what the client needs of the server; `http.rs` does it over HTTP.
+//! - `push.rs`: the outbox in rounds, each round's photos first, then its reports.
+//! - `upload.rs`: one round's photos, several in flight, paced by [`pace`].
+//! - `pull.rs`: the changes feed, page by page.
+//! - `retry.rs`: backoff for what may go through later.
 //! - [`auto`]: the background sync while the device is online.
 
 pub mod auto;

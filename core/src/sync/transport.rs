@@ -1,10 +1,10 @@
 //! What the sync client needs of the server, one call each: the seam that
 //! lets the client's decisions (retry, refuse, resume, cancel) be tested in
-//! milliseconds against a fake, and run for real over [`super::http`].
+//! milliseconds against a fake, and run for real over [`super::HttpTransport`].
 //!
-//! Every error is sorted into [`Error::Network`] or [`Error::ServerUnavailable`]
-//! (worth retrying later), [`Error::TokenRefused`] (log in again) or
-//! [`Error::ServerRefused`] (this request will never succeed as it is).
+//! Every error is sorted into [`crate::Error::Network`] or [`crate::Error::ServerUnavailable`]
+//! (worth retrying later), [`crate::Error::TokenRefused`] (log in again) or
+//! [`crate::Error::ServerRefused`] (this request will never succeed as it is).
 
 use crate::error::Result;
 use crate::protocol::{ChangesPage, PushRequest, PushResponse, UploadCreate, UploadState};

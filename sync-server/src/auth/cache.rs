@@ -6,7 +6,7 @@ use crate::model::User;
 /// carries its token, and a storage lookup per request cost more than some
 /// requests themselves. Users and tokens do change (a user disabled, a lost
 /// phone's token revoked, by the CLI or another server process), so the
-/// cache holds only while storage's [`crate::storage::Storage::auth_version`]
+/// cache holds only while storage's [`crate::storage::ReadTxn::auth_version`]
 /// stays what it was: the server polls it ([`KnownUsers::refresh`]) and
 /// empties the cache when it moves.
 #[derive(Default)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::{BlobKind, Blobs};
 use crate::error::{Error, Result};
-use crate::storage::UploadKey;
+use crate::model::UploadKey;
 
 pub struct FsBlobs {
     root: PathBuf,

@@ -16,7 +16,7 @@
 pub mod fs;
 
 use crate::error::Result;
-use crate::storage::UploadKey;
+use crate::model::UploadKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlobKind {

@@ -8,7 +8,7 @@
 //! - **Header-read and keep-alive timeout**: hyper's header timer starts
 //!   whenever a connection is ready for a request, so it closes both a
 //!   connection dribbling its headers and one left idle between requests.
-//! - **Body-read timeout**: see [`super::extract::read_body`].
+//! - **Body-read timeout**: see [`super::BODY_READ_TIMEOUT`].
 //! - **Write stall timeout**: a client that stops reading its answer (a
 //!   photo, say) is dropped once nothing has moved for a minute.
 //! - **Shutdown**: SIGTERM stops accepting, lets the requests under way

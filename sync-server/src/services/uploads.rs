@@ -14,7 +14,7 @@
 //! under its name, and its photo row is written last. A photo that fits in
 //! one chunk, the usual case, thus costs one file and one row.
 //!
-//! Thumbnails are made when first asked for ([`super::photos::thumbnail`]),
+//! Thumbnails are made when first asked for ([`super::photos::thumbnail_for`]),
 //! not here: a coordinator looks at a fraction of the photos, and encoding
 //! a thumbnail of each on the path a device waits on cost more than
 //! receiving it.

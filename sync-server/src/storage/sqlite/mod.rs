@@ -1,6 +1,6 @@
 //! [`Storage`] on one SQLite file: WAL with `synchronous = FULL`, so a
 //! commit is on disk when it returns; one writer connection (SQLite has one
-//! writer anyway) whose commits are grouped ([`group_commit`]), and a few
+//! writer anyway) whose commits are grouped (see `group_commit.rs`), and a few
 //! readers, which WAL lets read while a write is under way. Another process
 //! (the `user add` command beside a running server) waits on SQLite's lock
 //! thanks to the busy timeout.

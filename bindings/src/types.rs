@@ -41,7 +41,9 @@ pub enum ReportStatus {
     Submitted,
     Accepted,
     Rejected,
+    Duplicate,
     Dispatched,
+    InProgress,
     Rectified,
     Closed,
 }

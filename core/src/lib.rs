@@ -113,6 +113,8 @@ impl Store {
             sync_state: SyncState::Pending,
             sync_error: None,
             status: ReportStatus::Submitted,
+            fixed_on_spot: false,
+            after_photos: Vec::new(),
         };
         // Files first, durably; the rows that point at them after.
         for photo in photos {

@@ -72,7 +72,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Location, ReportStatus, Reporter};
+use crate::domain::{Action, Location, ReportStatus, Reporter, Role};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 /// The largest PATCH body the server takes: small enough for a weak 2G link
@@ -150,6 +150,12 @@ pub struct WireReport {
     pub reporter: Reporter,
     pub taken_at: Option<String>,
     pub created_at: String,
+    /// 即查即改: a grid worker fixed the problem on the spot; the report
+    /// arrives `rectified`, awaiting verification, with `after_photos`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed_on_spot: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_photos: Vec<WirePhoto>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,16 +214,122 @@ pub struct ChangesPage {
     pub has_more: bool,
 }
 
-/// `POST /v1/reports/{id}/status`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `POST /v1/reports/{id}/actions`: one step of the workflow (see
+/// [`crate::domain::workflow`]). `action_id` is a UUIDv7 the caller makes:
+/// the same id with the same content answers the first result again, so a
+/// device may resend; with other content it is refused (409 `conflict`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StatusUpdate {
-    pub status: ReportStatus,
-    #[serde(default)]
+pub struct ActionRequest {
+    pub action_id: String,
+    pub action: Action,
+    /// Internal: for the staff, never shown to the reporter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
-    /// Required with `dispatched`: the department that must act.
+    /// Shown to the reporter at their next sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_note: Option<String>,
+    /// For `dispatch`: a department's code (else the category's route's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// RFC 3339; for `dispatch` (else now plus the route's hours), `extend`, `reopen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    /// For `mark_duplicate`: the report this one repeats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    /// After-photos (sha256 of renditions the caller uploaded), for `rectify`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<String>,
+}
+
+/// The 409 of an action the case's status does not allow now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidTransitionBody {
+    /// `invalid_transition`.
+    pub error: String,
+    /// Says what moved the case there, e.g. "the case is `closed` (verify by 王 at 14:02)".
+    pub message: String,
+    pub status: ReportStatus,
+    pub allowed_actions: Vec<Action>,
+}
+
+/// The 409 of an action naming photos the server lacks for the caller:
+/// upload them, then send the action again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingPhotosBody {
+    /// `missing_photos`.
+    pub error: String,
+    pub message: String,
+    pub missing: Vec<String>,
+}
+
+/// `GET /v1/tasks`: the cases the caller may act on (a grid worker: their
+/// grid's open cases; a department: those dispatched to it), newest change
+/// first, at most [`MAX_TASKS`]; and who the caller is, so that the device
+/// can check an action offline against the same table the server uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskFeed {
+    pub me: Me,
+    pub tasks: Vec<Task>,
+}
+
+/// The most cases a device keeps to work offline: a grid's busiest weeks.
+pub const MAX_TASKS: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub name: String,
+    pub role: Role,
+    #[serde(default)]
+    pub grid_id: Option<String>,
     #[serde(default)]
     pub department: Option<String>,
+}
+
+/// A case as the people who work it see it (never who reported it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub category: String,
+    pub note: String,
+    pub location: Option<Location>,
+    /// The reporter's photos.
+    pub photos: Vec<WirePhoto>,
+    pub created_at: String,
+    pub status: ReportStatus,
+    pub grid_id: Option<String>,
+    pub department: Option<String>,
+    pub due_at: Option<String>,
+    /// Open and past its deadline, by the server's clock when sent.
+    pub overdue: bool,
+    /// What the caller may do now.
+    pub allowed_actions: Vec<Action>,
+    pub history: Vec<CaseEvent>,
+}
+
+/// One step of a case's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseEvent {
+    /// None for the report's arrival.
+    pub action: Option<Action>,
+    /// The status after it.
+    pub status: ReportStatus,
+    pub at: String,
+    /// Who took it; none where the viewer may not know (a reporter, to a department).
+    pub actor: Option<String>,
+    pub actor_role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<String>,
+    /// After-photos of a rectification.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +356,12 @@ impl From<&crate::domain::Report> for WireReport {
             reporter: r.reporter.clone(),
             taken_at: r.taken_at.clone(),
             created_at: r.created_at.clone(),
+            fixed_on_spot: r.fixed_on_spot,
+            after_photos: r
+                .after_photos
+                .iter()
+                .map(|p| WirePhoto { sha256: p.sha256.clone(), width: p.width, height: p.height, bytes: p.bytes })
+                .collect(),
         }
     }
 }

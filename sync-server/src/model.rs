@@ -4,39 +4,7 @@
 
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Resident,
-    GridWorker,
-    Department,
-    Coordinator,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: &'static [Role] = &[Role::Resident, Role::GridWorker, Role::Department, Role::Coordinator, Role::Admin];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Role::Resident => "resident",
-            Role::GridWorker => "grid_worker",
-            Role::Department => "department",
-            Role::Coordinator => "coordinator",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Role> {
-        Role::ALL.iter().copied().find(|r| r.code() == code)
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
-    }
-}
+pub use suishoupai_core::domain::Role;
 
 /// A user as the server knows them. `grid_id` is set for grid workers,
 /// `department` for department users.

@@ -76,12 +76,14 @@ string_enum! {
 
 string_enum! {
     /// The workflow status, as the server last said. `submitted` until a
-    /// coordinator has looked at it.
+    /// coordinator has looked at it; see [`super::workflow`] for the rest.
     ReportStatus {
         Submitted = "submitted",
         Accepted = "accepted",
         Rejected = "rejected",
+        Duplicate = "duplicate",
         Dispatched = "dispatched",
+        InProgress = "in_progress",
         Rectified = "rectified",
         Closed = "closed",
     }
@@ -128,6 +130,11 @@ pub struct Report {
     /// Why the last sync attempt failed, for the user to read.
     pub sync_error: Option<String>,
     pub status: ReportStatus,
+    /// 即查即改: a grid worker fixed it on the spot; `after_photos` show the fix.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fixed_on_spot: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after_photos: Vec<PhotoRef>,
 }
 
 #[cfg(test)]

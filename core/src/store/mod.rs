@@ -137,6 +137,8 @@ fn report_from_row(row: &Row) -> rusqlite::Result<Report> {
         status: ReportStatus::from_code(&row.get::<_, String>(11)?).map_err(|e| decode(11, e))?,
         sync_state: SyncState::from_code(&row.get::<_, String>(12)?).map_err(|e| decode(12, e))?,
         sync_error: row.get(13)?,
+        fixed_on_spot: false,
+        after_photos: Vec::new(),
     })
 }
 

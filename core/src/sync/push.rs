@@ -198,6 +198,8 @@ mod tests {
             sync_state: SyncState::Pending,
             sync_error: None,
             status: ReportStatus::Submitted,
+            fixed_on_spot: false,
+            after_photos: Vec::new(),
         };
         OutboxItem { report, attempts: 0 }
     }

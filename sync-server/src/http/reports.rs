@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use suishoupai_core::protocol::StatusUpdate;
 use suishoupai_core::{Category, ReportStatus};
 
 use super::extract::{Json, Path, Query, check_sha256, parse_limit};
@@ -69,6 +68,17 @@ pub async fn list(user: User, State(app): State<AppState>, Query(query): Query<L
 
 pub async fn one(user: User, State(app): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<ReportView>> {
     Ok(axum::Json(app.db(move |s| reports::one(s, &user, &id)).await?.into()))
+}
+
+/// `POST /v1/reports/{id}/status` (to be replaced by the workflow's actions).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusUpdate {
+    status: ReportStatus,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    department: Option<String>,
 }
 
 pub async fn set_status(

@@ -291,9 +291,15 @@ fn status_set_by_a_coordinator_reaches_the_reporters_devices() {
         sync_until_done(device, 3);
     }
     let id = on_phone.keys().next().unwrap();
-    let (status, body) = w
-        .coordinator
-        .post(&format!("/v1/reports/{id}/status"), &json!({"status": "dispatched", "note": "城管", "department": "chengguan"}));
+    assert!(w.server.cli(&["department", "add", "--code", "chengguan", "--name", "城管"]).status.success());
+    let path = format!("/v1/reports/{id}/actions");
+    let (status, body) = w.coordinator.post(&path, &json!({"action_id": uuid::Uuid::now_v7().to_string(), "action": "accept"}));
+    assert_eq!(status, 200, "{body}");
+    let dispatch = json!({
+        "action_id": uuid::Uuid::now_v7().to_string(), "action": "dispatch", "public_note": "城管",
+        "department": "chengguan", "due_at": "2099-01-01T00:00:00Z",
+    });
+    let (status, body) = w.coordinator.post(&path, &dispatch);
     assert_eq!(status, 200, "{body}");
 
     let pulled = sync(phone.path()).json();

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use chrono::{SecondsFormat, Utc};
 
 pub use crate::domain::{
-    CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, PhotoRef, Report, ReportId, ReportStatus, Reporter,
-    ReporterRole, SyncState,
+    Action, CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, PhotoRef, Report, ReportId, ReportStatus,
+    Reporter, ReporterRole, Role, SyncState,
 };
 pub use crate::error::{Error, Result, SyncCause};
 pub use crate::photo::PreparedPhoto;

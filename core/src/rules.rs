@@ -125,9 +125,121 @@ pub fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Checks an action's request before it is taken, the same way on the
+/// device and on the server: the id, the text fields, the photos' names and
+/// what the action needs by the table ([`crate::domain::workflow`]). A
+/// dispatch's department and deadline are checked after the server has
+/// filled them from the category's route; `now_ms` judges a deadline, which
+/// must lie ahead.
+pub fn check_action(request: &crate::protocol::ActionRequest, now_ms: i64) -> Result<()> {
+    let action = request.action;
+    if check_report_id(&request.action_id).is_err() {
+        return Err(Error::InvalidInput(format!("action_id `{}` is not a UUIDv7 in lower-case hyphenated form", request.action_id)));
+    }
+    for (field, text) in [("note", &request.note), ("public_note", &request.public_note)] {
+        if let Some(text) = text {
+            check_note(text).map_err(|_| Error::InvalidInput(format!("{field} is longer than {MAX_NOTE_CHARS} characters")))?;
+        }
+    }
+    if let Some(department) = &request.department {
+        check_label("department", department)?;
+    }
+    if request.photos.len() > MAX_PHOTOS_PER_REPORT {
+        return Err(Error::InvalidInput(format!("an action has at most {MAX_PHOTOS_PER_REPORT} photos")));
+    }
+    if let Some(bad) = request.photos.iter().find(|p| !is_sha256_hex(p)) {
+        return Err(Error::InvalidInput(format!("photo `{bad}` is not a sha256 in lower-case hex")));
+    }
+    let needs = action.transition().needs;
+    let blank = |t: &Option<String>| t.as_deref().is_none_or(|t| t.trim().is_empty());
+    if needs.note && blank(&request.note) {
+        return Err(Error::InvalidInput(format!("`{action}` needs a note")));
+    }
+    if needs.department && blank(&request.department) {
+        return Err(Error::InvalidInput(format!("`{action}` needs a department")));
+    }
+    if needs.duplicate_of && blank(&request.duplicate_of) {
+        return Err(Error::InvalidInput(format!("`{action}` needs duplicate_of")));
+    }
+    if let Some(of) = &request.duplicate_of {
+        check_report_id(of).map_err(|_| Error::InvalidInput(format!("duplicate_of `{of}` is not a report id")))?;
+    }
+    if needs.photos && request.photos.is_empty() {
+        return Err(Error::InvalidInput(format!("`{action}` needs at least one after-photo")));
+    }
+    if !needs.photos && !request.photos.is_empty() {
+        return Err(Error::InvalidInput(format!("`{action}` takes no photos")));
+    }
+    match &request.due_at {
+        None if needs.due_at => return Err(Error::InvalidInput(format!("`{action}` needs due_at"))),
+        None => {}
+        Some(due) => {
+            let due_ms = parse_due_at(due)?;
+            if due_ms <= now_ms {
+                return Err(Error::InvalidInput(format!("due_at `{due}` is not in the future")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A deadline as it travels (RFC 3339), in ms since the epoch.
+pub fn parse_due_at(text: &str) -> Result<i64> {
+    let at = chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|_| Error::InvalidInput(format!("due_at `{text}` is not an RFC 3339 time, e.g. 2026-12-02T18:00:00+08:00")))?;
+    let ms = at.timestamp_millis();
+    if !(EARLIEST_CREATED_MS..=EARLIEST_CREATED_MS * 10).contains(&ms) {
+        return Err(Error::InvalidInput(format!("due_at `{text}` is out of range")));
+    }
+    Ok(ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn action(action: crate::Action) -> crate::protocol::ActionRequest {
+        crate::protocol::ActionRequest {
+            action_id: "01936f3e-1c2d-7a8b-9c0d-112233445566".into(),
+            action,
+            note: None,
+            public_note: None,
+            department: None,
+            due_at: None,
+            duplicate_of: None,
+            photos: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn actions_bring_what_they_need() {
+        use crate::Action;
+        let now = 1_764_000_000_000;
+        assert!(check_action(&action(Action::Verify), now).is_ok());
+        let err = check_action(&action(Action::Reject), now).unwrap_err().to_string();
+        assert!(err.contains("needs a note"), "{err}");
+        let mut rectify = action(Action::Rectify);
+        rectify.note = Some("已清理".into());
+        assert!(check_action(&rectify, now).unwrap_err().to_string().contains("after-photo"));
+        rectify.photos = vec!["a".repeat(64)];
+        assert!(check_action(&rectify, now).is_ok());
+        rectify.photos = vec!["A".repeat(64)];
+        assert!(check_action(&rectify, now).is_err(), "photo names are lower-case hex");
+        let mut reopen = action(Action::Reopen);
+        reopen.note = Some("又堆上了".into());
+        reopen.due_at = Some("2020-01-01T00:00:00Z".into());
+        assert!(check_action(&reopen, now).unwrap_err().to_string().contains("not in the future"));
+        reopen.due_at = Some("2099-01-01T00:00:00+08:00".into());
+        assert!(check_action(&reopen, now).is_ok());
+        reopen.due_at = Some("tomorrow".into());
+        assert!(check_action(&reopen, now).unwrap_err().to_string().contains("RFC 3339"));
+        let mut bad_id = action(Action::Verify);
+        bad_id.action_id = "1".into();
+        assert!(check_action(&bad_id, now).unwrap_err().to_string().contains("action_id"));
+        let mut photos_on_verify = action(Action::Verify);
+        photos_on_verify.photos = vec!["a".repeat(64)];
+        assert!(check_action(&photos_on_verify, now).is_err());
+    }
 
     #[test]
     fn notes_are_bounded() {

@@ -3,6 +3,8 @@
 //! carries tokens, notes or coordinates. It knows nothing of HTTP: the one
 //! place where errors become answers is [`crate::http::error`].
 
+use suishoupai_core::{Action, ReportStatus};
+
 use crate::storage::StorageError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -58,6 +60,19 @@ pub enum Error {
     /// The client sent its request too slowly.
     #[error("{0}")]
     Timeout(String),
+
+    /// A workflow action the case's status does not allow now (409, with
+    /// the status and the actions that are allowed).
+    #[error("{message}")]
+    InvalidTransition { message: String, status: ReportStatus, allowed: Vec<Action> },
+
+    /// An action id already taken with other content (409 `action_conflict`).
+    #[error("{0}")]
+    ActionConflict(String),
+
+    /// An action names photos the caller has not uploaded (409, with their hashes).
+    #[error("{message}")]
+    MissingPhotos { message: String, missing: Vec<String> },
 
     /// A command named a user who does not exist.
     #[error("there is no user named `{0}`")]

@@ -1,14 +1,16 @@
 //! `suishoupai-server`: argument parsing and printing only.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use suishoupai_core::Crs;
 use suishoupai_core::rules::check_label;
 use suishoupai_server::auth::Role;
-use suishoupai_server::services::users;
-use suishoupai_server::storage::NewUser;
+use suishoupai_server::clock::Clock;
+use suishoupai_server::services::{catalog, grids, users};
 use suishoupai_server::storage::sqlite::SqliteStorage;
+use suishoupai_server::storage::{self, Department, NewUser, Route};
 use suishoupai_server::{ConnectionLimits, Error, Result, ServeOptions, Settings};
 
 #[derive(Parser)]
@@ -35,10 +37,87 @@ enum Command {
         /// Open connections at most from one client address (one IPv6 /64) [default: 512].
         #[arg(long, value_name = "N")]
         max_connections_per_ip: Option<usize>,
+        /// How near another report must be to be suggested as a duplicate, in metres.
+        #[arg(long, value_name = "M", default_value_t = 250.0)]
+        duplicate_radius_m: f64,
+        /// For tests only: the workflow's clock reads the time (RFC 3339)
+        /// from this file at every call, the system's while it is missing.
+        #[arg(long, value_name = "FILE", hide = true)]
+        test_clock: Option<PathBuf>,
     },
     /// Manage users; works while the server runs.
     #[command(subcommand)]
     User(UserCommand),
+    /// The grid (单元网格) reports are placed in.
+    #[command(subcommand)]
+    Grid(GridCommand),
+    /// Departments that cases are dispatched to.
+    #[command(subcommand)]
+    Department(DepartmentCommand),
+    /// Which department a category goes to, and by when.
+    #[command(subcommand)]
+    Route(RouteCommand),
+}
+
+#[derive(Subcommand)]
+enum GridCommand {
+    /// Import a GeoJSON FeatureCollection of Polygon/MultiPolygon cells with
+    /// the properties grid_id, name, community and street_office; cells
+    /// replace those with the same grid_id, all in one transaction.
+    Import {
+        file: PathBuf,
+        /// The file's coordinate system; cells are stored in WGS-84.
+        #[arg(long, default_value = "wgs84", value_parser = ["wgs84", "gcj02", "bd09"])]
+        crs: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Place every located report again by the grid as it is now (reports
+    /// otherwise keep the cell they were placed in when they arrived).
+    Reassign {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the cells.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DepartmentCommand {
+    /// Add a department, or rename the one with this code.
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "NAME")]
+        name_en: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RouteCommand {
+    /// Route a category's cases to a department with a deadline; a dispatch
+    /// is prefilled with both, and the coordinator may override either.
+    Set {
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        department: String,
+        #[arg(long, value_name = "N")]
+        deadline_hours: u32,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,7 +190,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, max_connections, max_connections_per_ip } => {
+        Command::Serve { listen, max_connections, max_connections_per_ip, duplicate_radius_m, test_clock } => {
+            if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
+                return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
+            }
             let mut connections = ConnectionLimits::default_for_this_process();
             connections.max_connections = max_connections.unwrap_or(connections.max_connections);
             connections.max_per_address = max_connections_per_ip.unwrap_or(connections.max_per_address);
@@ -119,7 +201,12 @@ fn run(cli: Cli) -> Result<()> {
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
-            let options = ServeOptions { listen, settings: Settings::default(), connections };
+            let mut settings = Settings::default();
+            settings.duplicate_window.radius_m = duplicate_radius_m;
+            if let Some(file) = test_clock {
+                settings.clock = Clock::File(file);
+            }
+            let options = ServeOptions { listen, settings, connections };
             let served = runtime.block_on(suishoupai_server::serve(&cli.data, options));
             // A storage call still running on the blocking pool gets a
             // moment to finish; an unfinished one was never acknowledged.
@@ -168,6 +255,9 @@ fn run(cli: Cli) -> Result<()> {
             println!("enabled `{name}`");
             Ok(())
         }
+        Command::Grid(command) => run_grid(&cli.data, command),
+        Command::Department(command) => run_department(&cli.data, command),
+        Command::Route(command) => run_route(&cli.data, command),
         Command::User(UserCommand::RevokeToken { name, json }) => {
             let (user, token) = users::replace_tokens(&SqliteStorage::open(&cli.data)?, &name)?;
             if json {
@@ -178,6 +268,87 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))?);
+    Ok(())
+}
+
+fn run_grid(data: &Path, command: GridCommand) -> Result<()> {
+    let storage = SqliteStorage::open(data)?;
+    match command {
+        GridCommand::Import { file, crs, json } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", file.display())))?;
+            let crs: Crs = crs.parse().map_err(|e: suishoupai_core::domain::geo::UnknownCrs| Error::BadRequest(e.to_string()))?;
+            let imported = grids::import(&storage, &grids::parse(&text, crs)?)?;
+            if json {
+                return print_json(&imported);
+            }
+            println!("imported {} cells ({} replaced)", imported.cells, imported.replaced);
+        }
+        GridCommand::Reassign { json } => {
+            let done = grids::reassign(&storage)?;
+            if json {
+                return print_json(&done);
+            }
+            println!("placed {} located reports again; {} moved", done.reports, done.moved);
+        }
+        GridCommand::List { json } => {
+            let cells = storage::read(&storage, |tx| Ok::<_, Error>(tx.grid_cells()?))?;
+            if json {
+                let shown: Vec<_> = cells
+                    .iter()
+                    .map(|c| serde_json::json!({ "grid_id": c.grid_id, "name": c.name, "community": c.community, "street_office": c.street_office }))
+                    .collect();
+                return print_json(&shown);
+            }
+            for c in cells {
+                println!("{}\t{}\t{}\t{}", c.grid_id, c.street_office, c.community, c.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_department(data: &Path, command: DepartmentCommand) -> Result<()> {
+    let storage = SqliteStorage::open(data)?;
+    match command {
+        DepartmentCommand::Add { code, name, name_en } => {
+            let added = catalog::put_department(&storage, &Department { code, name, name_en })?;
+            println!("department `{}`: {}", added.code, added.name);
+        }
+        DepartmentCommand::List { json } => {
+            let all = catalog::departments(&storage)?;
+            if json {
+                return print_json(&all);
+            }
+            for d in all {
+                println!("{}\t{}\t{}", d.code, d.name, d.name_en.unwrap_or_default());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_route(data: &Path, command: RouteCommand) -> Result<()> {
+    let storage = SqliteStorage::open(data)?;
+    match command {
+        RouteCommand::Set { category, department, deadline_hours } => {
+            let route = catalog::set_route(&storage, &Route { category, department, deadline_hours })?;
+            println!("`{}` goes to `{}` within {} h", route.category, route.department, route.deadline_hours);
+        }
+        RouteCommand::List { json } => {
+            let all = catalog::routes(&storage)?;
+            if json {
+                return print_json(&all);
+            }
+            for r in all {
+                println!("{}\t{}\t{} h", r.category, r.department, r.deadline_hours);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn new_user(name: String, role: Role, grid_id: Option<String>, department: Option<String>) -> Result<NewUser> {

@@ -189,6 +189,30 @@ impl Server {
         self.upload(token, &photo.sha256, &photo.rendition);
     }
 
+    /// `POST /v1/reports/{id}/actions`, with a fresh `action_id` unless the body has one.
+    pub fn act(&self, token: &str, id: &str, body: &Value) -> Response {
+        let mut body = body.clone();
+        if body.get("action_id").is_none() {
+            body["action_id"] = uuid::Uuid::now_v7().to_string().into();
+        }
+        self.post(token, &format!("/v1/reports/{id}/actions"), &body)
+    }
+
+    /// Accepts and dispatches a submitted report to `department`, due in a day.
+    pub fn dispatch(&self, coordinator: &str, id: &str, department: &str) -> Value {
+        let accepted = self.act(coordinator, id, &json!({ "action": "accept" }));
+        assert_eq!(accepted.status(), 200, "{:?}", accepted.text());
+        let due = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+        let answer = self.act(coordinator, id, &json!({ "action": "dispatch", "department": department, "due_at": due }));
+        assert_eq!(answer.status(), 200, "{:?}", answer.text());
+        answer.json().unwrap()
+    }
+
+    /// Runs the server's CLI on this server's data directory.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        cli(self.dir.path(), args)
+    }
+
     pub fn push(&self, token: &str, reports: &[Value]) -> Vec<Value> {
         let answer = self.post(token, "/v1/push", &json!({ "reports": reports }));
         assert_eq!(answer.status(), 200);
@@ -203,7 +227,20 @@ impl Drop for Server {
     }
 }
 
+/// Runs `suishoupai-server --data DATA ARGS...`.
+pub fn cli(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin()).arg("--data").arg(data).args(args).output().unwrap()
+}
+
+/// Adds a user with the CLI; a department user's department is added
+/// first (as an admin would), named by its code.
 pub fn add_user(data: &Path, name: &str, role: &str, extra: &[&str]) -> String {
+    if role == "department"
+        && let Some(code) = extra.iter().position(|a| *a == "--department").and_then(|i| extra.get(i + 1))
+    {
+        let added = cli(data, &["department", "add", "--code", code, "--name", code]);
+        assert!(added.status.success(), "department add failed: {}", String::from_utf8_lossy(&added.stderr));
+    }
     let out = Command::new(bin())
         .args(["--data", data.to_str().unwrap(), "user", "add", "--name", name, "--role", role, "--json"])
         .args(extra)

@@ -37,9 +37,7 @@ fn world() -> World {
     assert_eq!(server.push(&tokens[0], std::slice::from_ref(&ana))[0]["outcome"], "accepted");
     assert_eq!(server.push(&tokens[2], std::slice::from_ref(&wang))[0]["outcome"], "accepted");
     let wang_report = wang["id"].as_str().unwrap().to_owned();
-    let answer =
-        server.post(&tokens[6], &format!("/v1/reports/{wang_report}/status"), &json!({ "status": "dispatched", "department": "城管" }));
-    assert_eq!(answer.status(), 200);
+    server.dispatch(&tokens[6], &wang_report, "城管");
     World { server, tokens, wang_report }
 }
 
@@ -62,8 +60,9 @@ fn read_api_filters_and_pages() {
         .collect();
     assert!(server.push(&ana, &reports).iter().all(|r| r["outcome"] == "accepted"));
     let id = |day: usize| reports[day]["id"].as_str().unwrap().to_owned();
-    server.post(&coco, &format!("/v1/reports/{}/status", id(4)), &json!({ "status": "rejected", "note": "重复" }));
-    server.post(&coco, &format!("/v1/reports/{}/status", id(5)), &json!({ "status": "dispatched", "department": "城管" }));
+    server.user_with("cg", "department", &["--department", "城管"]);
+    assert_eq!(server.act(&coco, &id(4), &json!({ "action": "reject", "note": "重复" })).status(), 200);
+    server.dispatch(&coco, &id(5), "城管");
 
     // Paging: all 12, newest first, no repeats, pages of 5.
     let list = |query: &str| -> Vec<String> {
@@ -105,12 +104,14 @@ fn read_api_filters_and_pages() {
     assert_eq!(full["department"], "城管");
     assert!(full["received_at"].as_str().unwrap().ends_with('Z'));
     let history = full["history"].as_array().unwrap();
-    assert_eq!(history.len(), 2);
-    assert_eq!(history[0]["status"], "submitted");
+    assert_eq!(history.len(), 3);
+    assert_eq!((history[0]["status"].as_str(), history[0]["action"].clone()), (Some("submitted"), Value::Null));
     assert_eq!(history[0]["actor"], "ana");
-    assert_eq!(history[1]["status"], "dispatched");
-    assert_eq!(history[1]["actor"], "coco");
-    assert!(history[1]["at"].is_string() && history[1].get("note").is_some());
+    assert_eq!((history[1]["action"].as_str(), history[2]["action"].as_str()), (Some("accept"), Some("dispatch")));
+    assert_eq!((history[2]["status"].as_str(), history[2]["actor"].as_str()), (Some("dispatched"), Some("coco")));
+    assert_eq!((history[2]["actor_role"].as_str(), history[2]["department"].as_str()), (Some("coordinator"), Some("城管")));
+    assert!(history[2]["at"].is_string() && history[2]["due_at"].is_string());
+    assert_eq!((full["overdue"].as_bool(), full["allowed_actions"].clone()), (Some(false), json!(["extend"])));
     let undispatched: Value = server.get(&coco, &format!("/v1/reports/{}", id(1))).json().unwrap();
     assert!(undispatched.get("department").is_none());
 
@@ -126,37 +127,76 @@ fn read_api_filters_and_pages() {
 }
 
 #[test]
-fn status_workflow_rules() {
+fn actions_refuse_bad_input_and_change_nothing() {
     let w = world();
     let (coco, cg, sw) = (&w.tokens[6], &w.tokens[4], &w.tokens[5]);
-    let status = |token: &str, id: &str, body: Value| w.server.post(token, &format!("/v1/reports/{id}/status"), &body);
+    let act = |token: &str, body: Value| w.server.act(token, &w.wang_report, &body);
     let r = w.wang_report.as_str();
+    let due = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
 
-    assert_error(status(coco, r, json!({ "status": "dispatched" })), 400, "bad_request", "department");
-    assert_error(status(coco, r, json!({ "status": "accepted", "department": "城管" })), 400, "bad_request", "department");
-    assert_error(status(coco, r, json!({ "status": "submitted" })), 400, "bad_request", "submitted");
-    assert_error(status(coco, r, json!({ "status": "lost" })), 400, "bad_request", "status");
-    assert_error(status(coco, r, json!({ "status": "closed", "colour": 1 })), 400, "bad_request", "colour");
-    assert_error(status(coco, r, json!({ "status": "closed", "note": "x".repeat(2001) })), 400, "bad_request", "note");
-    assert_error(status(cg, r, json!({ "status": "closed" })), 403, "forbidden", "rectified");
+    assert_error(act(coco, json!({ "action": "lost" })), 400, "bad_request", "action");
+    assert_error(act(coco, json!({ "action": "extend", "colour": 1 })), 400, "bad_request", "colour");
+    assert_error(act(coco, json!({ "action": "extend", "due_at": due, "note": "x".repeat(2001) })), 400, "bad_request", "note");
+    assert_error(act(coco, json!({ "action": "extend", "note": "等材料" })), 400, "bad_request", "due_at");
+    assert_error(
+        act(coco, json!({ "action": "extend", "note": "等材料", "due_at": "2020-01-01T00:00:00Z" })),
+        400,
+        "bad_request",
+        "future",
+    );
+    assert_error(act(coco, json!({ "action": "extend", "note": "等材料", "due_at": "明天" })), 400, "bad_request", "RFC 3339");
+    assert_error(w.server.act(coco, r, &json!({ "action_id": "not-a-uuid", "action": "verify" })), 400, "bad_request", "action_id");
+    // The role before the state: a department never verifies; a resident never acts.
+    assert_error(act(cg, json!({ "action": "verify" })), 403, "forbidden", "verify");
+    assert_error(act(&w.tokens[0], json!({ "action": "accept" })), 403, "forbidden", "accept");
+    // The other department may rectify in general, but cannot see this case.
+    assert_error(act(sw, json!({ "action": "acknowledge" })), 404, "not_found", r);
+    // From the wrong state: 409 with the status and what is allowed.
+    let refused = act(coco, json!({ "action": "accept" }));
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().unwrap();
+    assert_eq!((body["error"].as_str(), body["status"].as_str()), (Some("invalid_transition"), Some("dispatched")));
+    assert_eq!(body["allowed_actions"], json!(["extend"]));
+    assert!(body["message"].as_str().unwrap().contains("dispatch by coco"), "{body}");
+    // Rectify needs an after-photo, and one the caller uploaded.
+    assert_error(act(cg, json!({ "action": "rectify", "note": "已清理" })), 400, "bad_request", "after-photo");
+    let [a, b, c] = photos() else { unreachable!() };
+    let missing = act(cg, json!({ "action": "rectify", "note": "已清理", "photos": [a.sha256] }));
+    assert_eq!(missing.status(), 409);
+    let body: Value = missing.json().unwrap();
+    assert_eq!((body["error"].as_str(), body["missing"].clone()), (Some("missing_photos"), json!([a.sha256])));
+    // A photo that is not a whole JPEG never becomes one to cite.
+    let half = &c.rendition[..c.rendition.len() / 2];
+    let created = w.server.post(cg, "/v1/uploads", &json!({ "sha256": c.sha256, "length": c.rendition.len() }));
+    assert_eq!(created.status(), 200);
+    assert_eq!(w.server.patch(cg, &c.sha256, 0, half).status(), 204);
+    assert_eq!(act(cg, json!({ "action": "rectify", "note": "已清理", "photos": [c.sha256] })).status(), 409, "half a photo is missing");
+    // Nothing of all that changed the case.
+    let case: Value = w.server.get(coco, &format!("/v1/reports/{r}")).json().unwrap();
+    assert_eq!((case["status"].as_str(), case["history"].as_array().unwrap().len()), (Some("dispatched"), 3));
 
-    // The department rectifies once; again is a conflict (no longer dispatched).
-    let done: Value = status(cg, r, json!({ "status": "rectified", "note": "已清理" })).json().unwrap();
+    // Uploaded (departments may upload now), the rectification goes through once.
+    w.server.upload_photo(cg, b);
+    let id = uuid::Uuid::now_v7().to_string();
+    let rectify = json!({ "action_id": id, "action": "rectify", "note": "已清理", "photos": [b.sha256] });
+    let done: Value = act(cg, rectify.clone()).json().unwrap();
     assert_eq!(done["status"], "rectified");
-    assert_eq!(done["history"].as_array().unwrap().last().unwrap()["actor"], "cg");
-    assert_error(status(cg, r, json!({ "status": "rectified" })), 409, "conflict", "rectified");
-
-    // Re-dispatched elsewhere: the first department no longer sees it.
-    assert_eq!(status(coco, r, json!({ "status": "dispatched", "department": "水务" })).status(), 200);
-    assert_eq!(w.server.get(cg, &format!("/v1/reports/{r}")).status(), 404);
-    assert_eq!(w.server.get(sw, &format!("/v1/reports/{r}")).status(), 200);
-    assert_eq!(status(sw, r, json!({ "status": "rectified" })).status(), 200);
-    let closed: Value = status(coco, r, json!({ "status": "closed", "note": "复查通过" })).json().unwrap();
-    let trail: Vec<&str> = closed["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
-    assert_eq!(trail, ["submitted", "dispatched", "rectified", "dispatched", "rectified", "closed"]);
-
-    // Each change reached the reporter's feed.
-    let feed: Value = w.server.get(&w.tokens[2], "/v1/changes").json().unwrap();
-    let statuses: Vec<&str> = feed["changes"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
-    assert_eq!(statuses, trail);
+    assert_eq!(done["history"].as_array().unwrap().last().unwrap()["photos"], json!([b.sha256]));
+    // The same action again: the first answer; other content under its id: 409.
+    let again = act(cg, rectify.clone());
+    assert_eq!(again.status(), 200);
+    let mut other = rectify.clone();
+    other["note"] = json!("别的");
+    assert_error(act(cg, other), 409, "action_conflict", &id);
+    let case: Value = w.server.get(coco, &format!("/v1/reports/{r}")).json().unwrap();
+    assert_eq!(case["history"].as_array().unwrap().len(), 4, "applied once");
+    // Departments never learn who reported; residents never read internal notes.
+    let seen: Value = w.server.get(cg, &format!("/v1/reports/{r}")).json().unwrap();
+    assert!(seen.get("owner").is_none() && seen.get("reporter").is_none(), "{seen}");
+    assert_eq!(seen["history"][0]["actor"], Value::Null, "the reporter is not named");
+    assert_eq!(seen["history"][1]["actor"], "coco");
+    let wang: Value = w.server.get(&w.tokens[2], &format!("/v1/reports/{r}")).json().unwrap();
+    assert_eq!(wang["owner"], "wang", "the reporter sees their own name");
+    // The after-photo is the case's: the case's viewers may read it.
+    assert_eq!(w.server.get(coco, &format!("/v1/photos/{}/thumbnail", b.sha256)).status(), 200);
 }

@@ -58,7 +58,7 @@ fn acknowledged_data_survives_kill_9() {
     let first = report(&[a]);
     server.push(&ana, std::slice::from_ref(&first));
     let first_id = first["id"].as_str().unwrap().to_owned();
-    server.post(&coco, &format!("/v1/reports/{first_id}/status"), &json!({ "status": "accepted" }));
+    assert_eq!(server.act(&coco, &first_id, &json!({ "action": "accept" })).status(), 200);
     // Half of photo b.
     server.post(&ana, "/v1/uploads", &json!({ "sha256": b.sha256, "length": b.rendition.len() }));
     let half = b.rendition.len() / 2;

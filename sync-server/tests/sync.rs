@@ -137,7 +137,7 @@ fn a_stored_photo_without_a_thumbnail_is_not_decoded_again() {
         let token = common::add_user(dir.path(), "ana", "resident", &[]);
         let storage = SqliteStorage::open(dir.path()).unwrap();
         FsBlobs::open(&dir.path().join("photos")).unwrap().put(BlobKind::Photo, &sha, &broken).unwrap();
-        let meta = PhotoMeta { sha256: sha.clone(), bytes: broken.len() as u64, width: photo.width, height: photo.height };
+        let meta = PhotoMeta { sha256: sha.clone(), bytes: broken.len() as u64, width: photo.width, height: photo.height, phash: None };
         storage::write(&storage, |tx| {
             let ana = tx.user_by_name("ana")?.unwrap();
             tx.add_photo(&meta, "2026-01-01T00:00:00.000Z")?;
@@ -193,9 +193,10 @@ fn a_batch_asks_about_many_uploads_in_one_request() {
     assert_error(server.post(&token, "/v1/uploads/batch", &huge), 413, "too_large", "uploads[0].length");
     let many: Vec<Value> = (0..=MAX_UPLOAD_BATCH).map(|i| json!({ "sha256": format!("{i:064x}"), "length": 1 })).collect();
     assert_error(server.post(&token, "/v1/uploads/batch", &json!({ "uploads": many })), 413, "too_large", "at most");
-    // Coordinators read; departments may not upload.
+    // Departments upload after-photos for their actions, but push no reports.
     let department = server.user_with("works", "department", &["--department", "city-works"]);
-    assert_error(server.post(&department, "/v1/uploads/batch", &json!({ "uploads": [] })), 403, "forbidden", "");
+    assert_eq!(server.post(&department, "/v1/uploads/batch", &json!({ "uploads": [] })).status(), 200);
+    assert_error(server.post(&department, "/v1/push", &json!({ "reports": [] })), 403, "forbidden", "push");
 }
 
 #[test]
@@ -420,7 +421,7 @@ fn changes_feed_pages_with_cursors_and_reaches_a_second_device() {
     assert!(server.push(&ana, &reports).iter().all(|r| r["outcome"] == "accepted"));
     server.push(&bo, &[report(&[a])]);
     let first_id = reports[0]["id"].as_str().unwrap();
-    let answer = server.post(&coordinator, &format!("/v1/reports/{first_id}/status"), &json!({ "status": "accepted", "note": "看到了" }));
+    let answer = server.act(&coordinator, first_id, &json!({ "action": "accept", "note": "内部", "public_note": "看到了" }));
     assert_eq!(answer.status(), 200);
 
     // A second device of ana pulls everything, two at a time, oldest first.
@@ -450,7 +451,10 @@ fn changes_feed_pages_with_cursors_and_reaches_a_second_device() {
     assert_eq!(page["changes"], json!([]));
     assert_eq!(page["next_cursor"].as_str(), cursor.as_deref());
     // A new change shows up after that cursor, with its note.
-    server.post(&coordinator, &format!("/v1/reports/{first_id}/status"), &json!({ "status": "dispatched", "department": "城管" }));
+    assert!(server.cli(&["department", "add", "--code", "城管", "--name", "城市管理局"]).status.success());
+    let due = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let answer = server.act(&coordinator, first_id, &json!({ "action": "dispatch", "department": "城管", "due_at": due }));
+    assert_eq!(answer.status(), 200);
     let page: Value = server.get(&ana, &format!("/v1/changes?cursor={}", cursor.unwrap())).json().unwrap();
     assert_eq!(page["changes"].as_array().unwrap().len(), 1);
     assert_eq!(page["changes"][0]["status"], "dispatched");

@@ -15,11 +15,18 @@ use super::format::{self, Format, Header};
 use super::render;
 use crate::error::{Error, Result};
 
-/// Checks that `bytes` are a clean JPEG (see the module's note); answers
-/// its header. [`Error::PrivateMetadata`] names the first segment that is
-/// not allowed; [`Error::CorruptPhoto`] a structure or image data that is
-/// broken.
-pub fn check(bytes: &[u8]) -> Result<Header> {
+/// A JPEG that passed [`check`]: its header, and the image decoded at the
+/// smallest scale (for a perceptual hash, which needs no more).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub header: Header,
+    pub small: image::RgbImage,
+}
+
+/// Checks that `bytes` are a clean JPEG (see the module's note).
+/// [`Error::PrivateMetadata`] names the first segment that is not allowed;
+/// [`Error::CorruptPhoto`] a structure or image data that is broken.
+pub fn check(bytes: &[u8]) -> Result<Checked> {
     let header = format::read_header(bytes)?;
     if header.format != Format::Jpeg {
         return Err(Error::UnsupportedFormat(format!("the photo is {:?}; upload renditions are JPEG", header.format)));
@@ -27,8 +34,8 @@ pub fn check(bytes: &[u8]) -> Result<Header> {
     check_segments(bytes)?;
     // The smallest scale the DCT offers (1/8) still entropy-decodes every
     // block, so broken image data is found at a fraction of a full decode.
-    render::decode_at_least(bytes, header, 1)?;
-    Ok(header)
+    let small = render::decode_at_least(bytes, header, 1)?;
+    Ok(Checked { header, small })
 }
 
 /// Walks every marker of the file, scans included (a progressive JPEG has
@@ -137,7 +144,7 @@ mod tests {
     #[test]
     fn our_renditions_are_clean() {
         let jpeg = rendition();
-        assert_eq!(check(&jpeg).unwrap(), Header { format: Format::Jpeg, width: 64, height: 48 });
+        assert_eq!(check(&jpeg).unwrap().header, Header { format: Format::Jpeg, width: 64, height: 48 });
         let mut padded = jpeg.clone();
         padded.extend_from_slice(&[0, 0, 0]);
         assert!(check(&padded).is_ok(), "zero padding after EOI is tolerated");

@@ -4,7 +4,7 @@
 use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use suishoupai_core::protocol::ErrorBody;
+use suishoupai_core::protocol::{ErrorBody, InvalidTransitionBody, MissingPhotosBody};
 
 use crate::error::Error;
 use crate::storage::StorageError;
@@ -25,6 +25,9 @@ pub fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
         Error::PrivateMetadata(_) => (StatusCode::UNPROCESSABLE_ENTITY, "private_metadata"),
         Error::QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
         Error::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+        Error::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
+        Error::MissingPhotos { .. } => (StatusCode::CONFLICT, "missing_photos"),
+        Error::ActionConflict(_) => (StatusCode::CONFLICT, "action_conflict"),
         Error::Storage(_) | Error::Io { .. } | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -39,8 +42,19 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
+        let error = match self {
+            // Two answers carry more than a message: what the client needs to go on.
+            Error::InvalidTransition { message, status: case_status, allowed } => {
+                let body = InvalidTransitionBody { error: code.to_owned(), message, status: case_status, allowed_actions: allowed };
+                return (status, axum::Json(body)).into_response();
+            }
+            Error::MissingPhotos { message, missing } => {
+                return (status, axum::Json(MissingPhotosBody { error: code.to_owned(), message, missing })).into_response();
+            }
+            other => other,
+        };
         let mut response = error_response(status, code, message);
-        match &self {
+        match &error {
             // RFC 6750: a client told to authenticate is told how.
             Error::Unauthorized(_) => {
                 response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="suishoupai""#));

@@ -4,6 +4,7 @@
 //! ([`serve`]).
 
 mod auth;
+mod catalog;
 pub mod error;
 mod extract;
 mod meta;
@@ -68,7 +69,13 @@ fn routing() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         "/v1/changes" => get(sync::changes);
         "/v1/reports" => get(reports::list);
         "/v1/reports/{id}" => get(reports::one);
-        "/v1/reports/{id}/status" => post(reports::set_status);
+        "/v1/reports/{id}/actions" => post(reports::act);
+        "/v1/reports/{id}/duplicates" => get(reports::duplicates);
+        "/v1/tasks" => get(sync::tasks);
+        "/v1/departments" => get(catalog::departments), post(catalog::add_department);
+        "/v1/routes" => get(catalog::routes);
+        "/v1/routes/{category}" => put(catalog::set_route);
+        "/v1/grids" => get(catalog::grids), post(catalog::import_grid);
         "/v1/photos/{sha256}" => get(reports::photo);
         "/v1/photos/{sha256}/thumbnail" => get(reports::thumbnail);
     );

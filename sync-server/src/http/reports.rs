@@ -1,21 +1,23 @@
-//! The read API (`/v1/reports`, `/v1/photos`) and status changes. Every
+//! The read API (`/v1/reports`, `/v1/photos`), the workflow's actions and
+//! duplicate suggestions. Every
 //! user sees what [`crate::auth::scope`] lets them; anything else is 404.
 
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use suishoupai_core::protocol::ActionRequest;
 use suishoupai_core::{Category, ReportStatus};
 
 use super::extract::{Json, Path, Query, check_sha256, parse_limit};
 use crate::clock::rfc3339_ms;
 use crate::error::{Error, Result};
 use crate::model::User;
-use crate::services::photos;
-use crate::services::reports::{self, StatusChange};
+use crate::services::duplicates::{self, Candidates};
+use crate::services::{photos, reports, workflow};
 use crate::state::AppState;
 use crate::storage::{ReportFilter, ReportKey};
-use crate::views::{ReportList, ReportView};
+use crate::views::{ReportList, ReportView, Viewer};
 
 pub const DEFAULT_REPORTS: usize = 50;
 pub const MAX_REPORTS: usize = 500;
@@ -59,36 +61,46 @@ pub async fn list(user: User, State(app): State<AppState>, Query(query): Query<L
         limit: parse_limit(query.limit.as_deref(), DEFAULT_REPORTS, MAX_REPORTS)?,
         after: query.cursor.as_deref().map(parse_cursor).transpose()?,
     };
-    let page = app.db(move |s| reports::list(s, &user, &filter)).await?;
-    Ok(axum::Json(ReportList {
-        reports: page.reports.into_iter().map(ReportView::from).collect(),
-        next_cursor: page.next.map(|key| format!("{}_{}", key.created_ms, key.id)),
-    }))
+    let now_ms = app.now_ms();
+    let list = app
+        .db(move |s| {
+            let page = reports::list(s, &user, &filter)?;
+            let viewer = Viewer { user: &user, now_ms };
+            Ok(ReportList {
+                reports: page.reports.into_iter().map(|r| viewer.report(r)).collect(),
+                next_cursor: page.next.map(|key| format!("{}_{}", key.created_ms, key.id)),
+            })
+        })
+        .await?;
+    Ok(axum::Json(list))
 }
 
 pub async fn one(user: User, State(app): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<ReportView>> {
-    Ok(axum::Json(app.db(move |s| reports::one(s, &user, &id)).await?.into()))
+    let now_ms = app.now_ms();
+    Ok(axum::Json(app.db(move |s| Ok(Viewer { user: &user, now_ms }.report(reports::one(s, &user, &id)?))).await?))
 }
 
-/// `POST /v1/reports/{id}/status` (to be replaced by the workflow's actions).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatusUpdate {
-    status: ReportStatus,
-    #[serde(default)]
-    note: Option<String>,
-    #[serde(default)]
-    department: Option<String>,
-}
-
-pub async fn set_status(
+/// `POST /v1/reports/{id}/actions`: one step of the workflow.
+pub async fn act(
     user: User,
     State(app): State<AppState>,
     Path(id): Path<String>,
-    Json(update): Json<StatusUpdate>,
+    Json(request): Json<ActionRequest>,
 ) -> Result<axum::Json<ReportView>> {
-    let change = StatusChange { status: update.status, note: update.note, department: update.department };
-    Ok(axum::Json(app.db(move |s| reports::set_status(s, &user, &id, &change)).await?.into()))
+    let now_ms = app.now_ms();
+    let view = app
+        .db(move |s| {
+            let report = workflow::act(s, &user, &id, &request, now_ms)?;
+            Ok(Viewer { user: &user, now_ms }.report(report))
+        })
+        .await?;
+    Ok(axum::Json(view))
+}
+
+/// `GET /v1/reports/{id}/duplicates`: open reports that may be the same problem.
+pub async fn duplicates(user: User, State(app): State<AppState>, Path(id): Path<String>) -> Result<axum::Json<Candidates>> {
+    let window = app.settings.duplicate_window;
+    Ok(axum::Json(app.db(move |s| duplicates::candidates(s, &user, &id, window)).await?))
 }
 
 pub async fn photo(user: User, State(app): State<AppState>, Path(sha256): Path<String>) -> Result<Response> {

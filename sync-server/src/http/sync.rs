@@ -6,10 +6,9 @@ use suishoupai_core::protocol::{ChangesPage, MAX_PUSH_REPORTS, PushResponse};
 
 use super::extract::{Json, Query, parse_limit};
 use crate::auth::require_reporter;
-use crate::clock::{now_ms, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::model::User;
-use crate::services::{push, reports};
+use crate::services::{push, reports, tasks};
 use crate::state::AppState;
 
 /// [`suishoupai_core::protocol::PushRequest`], with each report kept as
@@ -25,15 +24,15 @@ pub async fn push(user: User, State(app): State<AppState>, Json(body): Json<Push
     if body.reports.len() > MAX_PUSH_REPORTS {
         return Err(Error::TooLarge(format!("a push carries at most {MAX_PUSH_REPORTS} reports, this one has {}", body.reports.len())));
     }
-    let now_ms = now_ms();
+    let now_ms = app.now_ms();
     let candidates = body
         .reports
         .iter()
         .enumerate()
         .map(|(index, report)| push::candidate(&user, index, report.get(), now_ms))
         .collect::<Result<Vec<_>>>()?;
-    let received_at = now_rfc3339();
-    let results = app.db(move |s| push::push(s, &user, &candidates, &received_at)).await?;
+    let grids = app.grids.clone();
+    let results = app.db(move |s| push::push(s, &grids, &user, &candidates, now_ms)).await?;
     Ok(axum::Json(PushResponse { results }))
 }
 
@@ -67,4 +66,10 @@ pub async fn changes(user: User, State(app): State<AppState>, Query(query): Quer
         next_cursor: batch.last_seq.or(after).map(|seq| seq.to_string()),
         has_more: batch.has_more,
     }))
+}
+
+/// `GET /v1/tasks`: the cases the caller may act on, for working offline.
+pub async fn tasks(user: User, State(app): State<AppState>) -> Result<axum::Json<suishoupai_core::protocol::TaskFeed>> {
+    let now_ms = app.now_ms();
+    Ok(axum::Json(app.db(move |s| tasks::feed(s, &user, now_ms)).await?))
 }

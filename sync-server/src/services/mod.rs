@@ -1,12 +1,17 @@
 //! The decisions of the protocol, between the HTTP handlers and storage:
-//! what a push, an upload, a status change or a read means for whom. A
-//! service knows storage's transactions and the permission rules of
+//! what a push, an upload, an action or a read means for whom. A service
+//! knows storage's transactions and the permission rules of
 //! [`crate::auth`], and no HTTP at all.
 
+pub mod catalog;
+pub mod duplicates;
+pub mod grids;
 pub mod housekeeping;
 pub mod photos;
 pub mod push;
 pub mod reports;
 pub mod sessions;
+pub mod tasks;
 pub mod uploads;
 pub mod users;
+pub mod workflow;

@@ -10,12 +10,13 @@ use serde_json::value::RawValue;
 use suishoupai_core::photo::sha256_hex;
 use suishoupai_core::protocol::{MAX_PHOTO_BYTES, PushOutcome, PushResult, WireReport};
 use suishoupai_core::rules::{self as shared, is_sha256_hex};
-use suishoupai_core::{Category, LatLon, ReportStatus, ReporterRole};
+use suishoupai_core::{Action, Category, LatLon, ReportStatus, ReporterRole};
 
-use crate::clock::rfc3339_ms;
+use crate::clock::{ms_rfc3339, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::model::{Role, User};
-use crate::storage::{self, NewEvent, NewReportRow, Storage, WriteTxn};
+use crate::services::grids::{GridIndex, Grids};
+use crate::storage::{self, CaseState, NewEvent, NewReportRow, Storage, WriteTxn};
 
 /// One report of a push, as [`candidate`] judged it before storage sees it.
 #[derive(Debug, Clone)]
@@ -34,8 +35,9 @@ pub struct NewReport {
     pub wire: WireReport,
     /// The canonical JSON of `wire`, kept verbatim.
     pub body: String,
-    /// The grid the report belongs to (a grid worker's own grid).
-    pub grid_id: Option<String>,
+    /// The grid the report belongs to when the grid has no cell for it
+    /// (see [`place`]): a grid worker's own, a coordinator's claimed one.
+    pub fallback_grid: Option<String>,
     /// `created_at` in milliseconds since the epoch, for filters and order.
     pub created_ms: i64,
 }
@@ -75,7 +77,7 @@ pub fn candidate(user: &User, index: usize, json: &str, now_ms: i64) -> Result<C
     let body = serde_json::to_string(&wire).map_err(|e| Error::Internal(format!("serialising a report: {e}")))?;
     let content_sha256 = sha256_hex(body.as_bytes());
     let id = wire.id.clone();
-    let checked = check(user, &wire, now_ms).map(|(grid_id, created_ms)| NewReport { wire, body, grid_id, created_ms });
+    let checked = check(user, &wire, now_ms).map(|(fallback_grid, created_ms)| NewReport { wire, body, fallback_grid, created_ms });
     Ok(Candidate { id, content_sha256, checked })
 }
 
@@ -88,13 +90,18 @@ fn check(user: &User, wire: &WireReport, now_ms: i64) -> Result<(Option<String>,
     Category::from_code(&wire.category).map_err(text)?;
     shared::check_note(&wire.note).map_err(text)?;
     shared::check_photo_count(wire.photos.len()).map_err(text)?;
-    for (index, photo) in wire.photos.iter().enumerate() {
-        if !is_sha256_hex(&photo.sha256) {
-            return Err(format!("photos[{index}].sha256 is not 64 lower-case hex digits"));
+    check_photos("photos", &wire.photos)?;
+    if wire.fixed_on_spot {
+        if user.role != Role::GridWorker {
+            return Err("only grid workers report a problem fixed on the spot (fixed_on_spot)".into());
         }
-        if photo.bytes == 0 || photo.bytes > MAX_PHOTO_BYTES || photo.width == 0 || photo.height == 0 {
-            return Err(format!("photos[{index}] has an impossible size"));
+        if wire.after_photos.is_empty() {
+            return Err("a problem fixed on the spot needs at least one after-photo (after_photos)".into());
         }
+        shared::check_photo_count(wire.after_photos.len()).map_err(|e| format!("after_photos: {e}"))?;
+        check_photos("after_photos", &wire.after_photos)?;
+    } else if !wire.after_photos.is_empty() {
+        return Err("after_photos go only with fixed_on_spot: true".into());
     }
     if let Some(location) = &wire.location {
         shared::check_location(LatLon { latitude: location.latitude, longitude: location.longitude }, location.accuracy_m).map_err(text)?;
@@ -133,11 +140,49 @@ fn check(user: &User, wire: &WireReport, now_ms: i64) -> Result<(Option<String>,
     Ok((grid_id, created_ms))
 }
 
+fn check_photos(field: &str, photos: &[suishoupai_core::protocol::WirePhoto]) -> Result<(), String> {
+    for (index, photo) in photos.iter().enumerate() {
+        if !is_sha256_hex(&photo.sha256) {
+            return Err(format!("{field}[{index}].sha256 is not 64 lower-case hex digits"));
+        }
+        if photo.bytes == 0 || photo.bytes > MAX_PHOTO_BYTES || photo.width == 0 || photo.height == 0 {
+            return Err(format!("{field}[{index}] has an impossible size"));
+        }
+    }
+    Ok(())
+}
+
+/// The grid a report is placed in when it arrives: the cell containing its
+/// location. A deployment without any cells (no grid imported) keeps the
+/// grid the report came with (a grid worker's own, a coordinator's
+/// claimed one); with cells, a report without a location or outside every
+/// cell has no grid.
+pub fn place(index: &GridIndex, report: &NewReport) -> Option<String> {
+    if index.is_empty() {
+        return report.fallback_grid.clone();
+    }
+    let location = report.wire.location.as_ref()?;
+    index.place(location.latitude, location.longitude).map(str::to_owned)
+}
+
 /// Stores the batch in one transaction and answers each report, in order.
 /// All of the batch's accepted reports become visible together, with
 /// their `submitted` events.
-pub fn push(storage: &dyn Storage, owner: &User, batch: &[Candidate], received_at: &str) -> Result<Vec<PushResult>> {
-    storage::write(storage, |tx| batch.iter().map(|candidate| push_one(tx, owner, candidate, received_at)).collect())
+pub fn push(storage: &dyn Storage, grids: &Grids, owner: &User, batch: &[Candidate], received_ms: i64) -> Result<Vec<PushResult>> {
+    let received_at = ms_rfc3339(received_ms);
+    storage::write(storage, |tx| {
+        let index = grids.current(tx)?;
+        let arrival = Arrival { owner, index: &index, at: &received_at, ms: received_ms };
+        batch.iter().map(|candidate| push_one(tx, &arrival, candidate)).collect()
+    })
+}
+
+/// Who pushed, when, and the grid the batch is placed in.
+struct Arrival<'a> {
+    owner: &'a User,
+    index: &'a GridIndex,
+    at: &'a str,
+    ms: i64,
 }
 
 fn accepted(id: &str, status: ReportStatus) -> PushResult {
@@ -149,7 +194,8 @@ fn refused(id: &str, outcome: PushOutcome, error: String) -> PushResult {
 }
 
 /// One report of a push, inside the batch's transaction.
-fn push_one(tx: &mut dyn WriteTxn, owner: &User, candidate: &Candidate, received_at: &str) -> Result<PushResult> {
+fn push_one(tx: &mut dyn WriteTxn, arrival: &Arrival, candidate: &Candidate) -> Result<PushResult> {
+    let owner = arrival.owner;
     let id = candidate.id.as_str();
     // An id already taken decides first: a retried push must get the answer
     // it got the first time, even if the rules changed since.
@@ -168,7 +214,10 @@ fn push_one(tx: &mut dyn WriteTxn, owner: &User, candidate: &Candidate, received
         Err(reason) => return Ok(refused(id, PushOutcome::Invalid, reason.clone())),
     };
     let mut missing: Vec<String> = Vec::new();
-    for (index, photo) in report.wire.photos.iter().enumerate() {
+    let photos = report.wire.photos.iter().map(|p| ("photos", p));
+    let after_photos = report.wire.after_photos.iter().map(|p| ("after_photos", p));
+    for (index, (field, photo)) in photos.chain(after_photos).enumerate() {
+        let index = if field == "photos" { index } else { index - report.wire.photos.len() };
         // Only a photo this user sent counts: for anyone else it is missing,
         // and nothing of it (size, dimensions) is told.
         match tx.held_photo(owner.id, &photo.sha256)? {
@@ -182,7 +231,7 @@ fn push_one(tx: &mut dyn WriteTxn, owner: &User, candidate: &Candidate, received
                     id,
                     PushOutcome::Invalid,
                     format!(
-                        "photos[{index}] says {}x{} px and {} bytes, but the uploaded photo is {}x{} px and {} bytes",
+                        "{field}[{index}] says {}x{} px and {} bytes, but the uploaded photo is {}x{} px and {} bytes",
                         photo.width, photo.height, photo.bytes, held.width, held.height, held.bytes
                     ),
                 ));
@@ -194,6 +243,7 @@ fn push_one(tx: &mut dyn WriteTxn, owner: &User, candidate: &Candidate, received
         return Ok(PushResult { id: id.to_owned(), outcome: PushOutcome::MissingPhotos, missing, error: None, status: None });
     }
     let wire = &report.wire;
+    let grid_id = place(arrival.index, report);
     tx.insert_report(&NewReportRow {
         id,
         owner_id: owner.id,
@@ -202,19 +252,36 @@ fn push_one(tx: &mut dyn WriteTxn, owner: &User, candidate: &Candidate, received
         category: &wire.category,
         created_at: &wire.created_at,
         created_ms: report.created_ms,
-        grid_id: report.grid_id.as_deref(),
-        received_at,
+        grid_id: grid_id.as_deref(),
+        received_at: arrival.at,
+        received_ms: arrival.ms,
         photos: wire.photos.iter().map(|p| p.sha256.as_str()).collect(),
+        location: wire.location.as_ref().map(|l| (l.latitude, l.longitude)),
     })?;
+    let arrived = NewEvent::arrival(id, ReportStatus::Submitted, owner, arrival.at);
+    tx.append_event(&arrived)?;
+    if !wire.fixed_on_spot {
+        return Ok(accepted(id, ReportStatus::Submitted));
+    }
+    // 即查即改: found and fixed on the spot, it arrives rectified and
+    // awaits verification like any rectification.
     tx.append_event(&NewEvent {
-        report_id: id,
-        status: ReportStatus::Submitted,
-        note: None,
-        department: None,
-        actor_id: owner.id,
-        at: received_at,
+        action: Some(Action::Rectify),
+        photos: wire.after_photos.iter().map(|p| p.sha256.as_str()).collect(),
+        ..NewEvent::arrival(id, ReportStatus::Rectified, owner, arrival.at)
     })?;
-    Ok(accepted(id, ReportStatus::Submitted))
+    tx.set_case_state(
+        id,
+        &CaseState {
+            status: ReportStatus::Rectified,
+            department: None,
+            due_at: None,
+            due_ms: None,
+            duplicate_of: None,
+            changed_ms: arrival.ms,
+        },
+    )?;
+    Ok(accepted(id, ReportStatus::Rectified))
 }
 
 #[cfg(test)]
@@ -235,7 +302,7 @@ mod tests {
     }
 
     fn hold(storage: &dyn Storage, user: &User, sha256: &str) {
-        let meta = PhotoMeta { sha256: sha256.into(), bytes: 100, width: 4, height: 3 };
+        let meta = PhotoMeta { sha256: sha256.into(), bytes: 100, width: 4, height: 3, phash: None };
         storage::write(storage, |tx| {
             tx.add_photo(&meta, AT)?;
             Ok::<_, Error>(tx.add_holder(sha256, user.id)?)
@@ -254,7 +321,7 @@ mod tests {
     }
 
     fn push_one_report(storage: &dyn Storage, user: &User, json: &str) -> PushResult {
-        push(storage, user, &[candidate(user, 0, json, NOW).unwrap()], AT).unwrap().remove(0)
+        push(storage, &Grids::default(), user, &[candidate(user, 0, json, NOW).unwrap()], NOW).unwrap().remove(0)
     }
 
     #[test]
@@ -297,7 +364,7 @@ mod tests {
         let bad = wire("01900000-0000-7000-8000-000000000003", &photo, "x").replace("garbage", "Garbage");
         let good = wire("01900000-0000-7000-8000-000000000004", &photo, "x");
         let batch = [candidate(&ana, 0, &bad, NOW).unwrap(), candidate(&ana, 1, &good, NOW).unwrap()];
-        let results = push(&storage, &ana, &batch, AT).unwrap();
+        let results = push(&storage, &Grids::default(), &ana, &batch, NOW).unwrap();
         assert_eq!((results[0].outcome, results[1].outcome), (PushOutcome::Invalid, PushOutcome::Accepted));
         assert!(results[0].error.as_deref().unwrap().contains("category"));
         let stored = storage::read(&storage, |tx| Ok::<_, Error>(tx.existing_report("01900000-0000-7000-8000-000000000003")?)).unwrap();
@@ -313,14 +380,14 @@ mod tests {
         let claiming = wire("01900000-0000-7000-8000-000000000005", &photo, "x").replace("\"grid_id\":null", "\"grid_id\":\"g-99\"");
         assert!(claiming.contains("g-99"));
         let judged = candidate(&wang, 0, &claiming, NOW).unwrap();
-        assert_eq!(judged.checked.unwrap().grid_id.as_deref(), Some("g-7"), "the worker's own grid, whatever the device claims");
+        assert_eq!(judged.checked.unwrap().fallback_grid.as_deref(), Some("g-7"), "the worker's own grid, whatever the device claims");
         let judged = candidate(&ana, 0, &claiming, NOW).unwrap();
-        assert_eq!(judged.checked.unwrap().grid_id, None, "only the server assigns grids");
+        assert_eq!(judged.checked.unwrap().fallback_grid, None, "only the server assigns grids");
         // A 22-character Chinese grid id (66 bytes) is taken here as on the device.
         let coco = user(&storage, "coco", Role::Coordinator);
         let chinese = "城关镇东大街社区第三网格北段一号楼至五号楼区";
         let long =
             wire("01900000-0000-7000-8000-000000000006", &photo, "x").replace("\"grid_id\":null", &format!("\"grid_id\":\"{chinese}\""));
-        assert_eq!(candidate(&coco, 0, &long, NOW).unwrap().checked.unwrap().grid_id.as_deref(), Some(chinese));
+        assert_eq!(candidate(&coco, 0, &long, NOW).unwrap().checked.unwrap().fallback_grid.as_deref(), Some(chinese));
     }
 }

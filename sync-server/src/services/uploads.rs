@@ -27,6 +27,7 @@ use crate::blobs::{BlobKind, Blobs};
 use crate::clock::{now_ms, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::model::UploadKey;
+use crate::services::duplicates;
 use crate::state::{AppState, UploadAllowance};
 use crate::storage::{self, PhotoMeta, ReadTxn, Storage};
 
@@ -196,12 +197,18 @@ pub fn check_photo(sha256: &str, bytes: &[u8]) -> Result<PhotoMeta> {
     if actual != sha256 {
         return Err(Error::ChecksumMismatch { expected: sha256.to_owned(), actual });
     }
-    let header = clean::check(bytes).map_err(|e| match e {
+    let checked = clean::check(bytes).map_err(|e| match e {
         suishoupai_core::Error::PrivateMetadata(_) => Error::PrivateMetadata(format!("{e}; the upload was discarded")),
         other => Error::BadPhoto(format!("not a photo the server takes: {other}; the upload was discarded")),
     })?;
     // A clean JPEG has no EXIF orientation: its stored size is its upright size.
-    Ok(PhotoMeta { sha256: sha256.to_owned(), bytes: bytes.len() as u64, width: header.width, height: header.height })
+    Ok(PhotoMeta {
+        sha256: sha256.to_owned(),
+        bytes: bytes.len() as u64,
+        width: checked.header.width,
+        height: checked.header.height,
+        phash: Some(duplicates::phash(&checked.small)),
+    })
 }
 
 #[cfg(test)]
@@ -242,7 +249,7 @@ mod tests {
         let bo = user(&storage, "bo");
         let held = format!("{:064x}", 9);
         storage::write(&storage, |tx| {
-            tx.add_photo(&PhotoMeta { sha256: held.clone(), bytes: 100, width: 4, height: 3 }, "2026-01-01T00:00:00Z")?;
+            tx.add_photo(&PhotoMeta { sha256: held.clone(), bytes: 100, width: 4, height: 3, phash: None }, "2026-01-01T00:00:00Z")?;
             Ok::<_, Error>(tx.add_holder(&held, ana)?)
         })
         .unwrap();

@@ -15,6 +15,11 @@ pub fn add(storage: &dyn Storage, user: &NewUser) -> Result<(User, String)> {
         if tx.user_by_name(&user.name)?.is_some() {
             return Err(Error::DuplicateUser(user.name.clone()));
         }
+        if let Some(code) = &user.department
+            && tx.department(code)?.is_none()
+        {
+            return Err(Error::BadRequest(format!("there is no department `{code}`; add it with `department add` first")));
+        }
         let added = tx.insert_user(user, &at).map_err(|e| match e {
             // Taken by a writer that committed after our look.
             StorageError::Conflict(_) => Error::DuplicateUser(user.name.clone()),

@@ -7,7 +7,10 @@ use suishoupai_core::protocol;
 
 use crate::auth::KnownUsers;
 use crate::blobs::Blobs;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::services::duplicates::DuplicateWindow;
+use crate::services::grids::Grids;
 use crate::storage::Storage;
 
 mod upload_locks;
@@ -20,6 +23,8 @@ pub struct AppState {
     pub blobs: Arc<dyn Blobs>,
     pub upload_locks: Arc<UploadLocks>,
     pub known_users: Arc<KnownUsers>,
+    /// The grid's cells, for placing reports as they arrive.
+    pub grids: Arc<Grids>,
     pub settings: Settings,
 }
 
@@ -32,9 +37,13 @@ pub struct UploadAllowance {
 }
 
 /// What a deployment may tune; [`Settings::default`] is documented in the README.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub upload_allowance: UploadAllowance,
+    /// How near and how recent another report must be to be suggested as a duplicate.
+    pub duplicate_window: DuplicateWindow,
+    /// The workflow's clock (the system's but in tests).
+    pub clock: Clock,
 }
 
 impl Default for Settings {
@@ -44,13 +53,15 @@ impl Default for Settings {
                 max_open: protocol::MAX_OPEN_UPLOADS_PER_USER,
                 max_declared_bytes: protocol::MAX_OPEN_UPLOAD_BYTES_PER_USER,
             },
+            duplicate_window: DuplicateWindow::default(),
+            clock: Clock::System,
         }
     }
 }
 
 impl AppState {
     pub fn new(storage: Arc<dyn Storage>, blobs: Arc<dyn Blobs>, settings: Settings) -> Self {
-        AppState { storage, blobs, upload_locks: Arc::default(), known_users: Arc::default(), settings }
+        AppState { storage, blobs, upload_locks: Arc::default(), known_users: Arc::default(), grids: Arc::default(), settings }
     }
 
     /// Runs a storage call on the blocking pool: SQLite calls block, and an
@@ -58,6 +69,10 @@ impl AppState {
     pub async fn db<T: Send + 'static>(&self, f: impl FnOnce(&dyn Storage) -> Result<T> + Send + 'static) -> Result<T> {
         let storage = self.storage.clone();
         tokio::task::spawn_blocking(move || f(&*storage)).await.map_err(|e| Error::Internal(format!("storage task failed: {e}")))?
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.settings.clock.now_ms()
     }
 
     /// Runs a step that needs both storage and blobs as one blocking task.

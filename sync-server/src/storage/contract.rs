@@ -8,8 +8,8 @@ use std::sync::Arc;
 use suishoupai_core::ReportStatus;
 
 use super::{
-    NewEvent, NewReportRow, NewUser, OpenUploads, PhotoMeta, ReadTxn, Storage, StorageError, StorageResult, UploadKey, UploadRow, WriteTxn,
-    read, write,
+    CaseState, Department, GridCell, LocatedReport, Near, NewEvent, NewReportRow, NewUser, OpenUploads, PhotoMeta, ReadTxn, Route, Storage,
+    StorageError, StorageResult, TaskOwner, UploadKey, UploadRow, WriteTxn, read, write,
 };
 use crate::model::{Role, Scope, User};
 
@@ -44,7 +44,7 @@ fn user(storage: &Store, name: &str, role: Role) -> User {
 
 /// `holder` holds [`PHOTO`].
 fn photo(storage: &Store, holder: &User) {
-    let meta = PhotoMeta { sha256: PHOTO.into(), bytes: 100, width: 4, height: 3 };
+    let meta = PhotoMeta { sha256: PHOTO.into(), bytes: 100, width: 4, height: 3, phash: Some("00ff00ff00ff00ff".into()) };
     w(storage, |tx| {
         tx.add_photo(&meta, AT)?;
         tx.add_holder(PHOTO, holder.id)
@@ -78,13 +78,29 @@ fn report(tx: &mut dyn WriteTxn, owner: &User, id: &str, note: &str) -> StorageR
         created_ms: NOW,
         grid_id: owner.grid_id.as_deref(),
         received_at: AT,
+        received_ms: NOW,
         photos: vec![PHOTO],
+        location: Some((32.34, 114.74)),
     })?;
-    tx.append_event(&NewEvent { report_id: id, status: ReportStatus::Submitted, note: None, department: None, actor_id: owner.id, at: AT })
+    tx.append_event(&NewEvent::arrival(id, ReportStatus::Submitted, owner, AT))
 }
 
 fn event<'a>(id: &'a str, actor: &User, status: ReportStatus, department: Option<&'a str>) -> NewEvent<'a> {
-    NewEvent { report_id: id, status, note: None, department, actor_id: actor.id, at: AT }
+    NewEvent { department, ..NewEvent::arrival(id, status, actor, AT) }
+}
+
+/// Appends the event and folds it into the case, as the workflow does.
+fn step(tx: &mut dyn WriteTxn, id: &str, actor: &User, status: ReportStatus, department: Option<&str>) -> StorageResult<()> {
+    tx.append_event(&event(id, actor, status, department))?;
+    let state = CaseState {
+        status,
+        department: department.map(str::to_owned),
+        due_at: Some("2026-06-01T00:00:00.000Z".into()),
+        due_ms: Some(NOW + 1000),
+        duplicate_of: None,
+        changed_ms: NOW,
+    };
+    tx.set_case_state(id, &state)
 }
 
 pub fn push_is_idempotent_and_first_content_wins(storage: Store) {
@@ -138,7 +154,7 @@ pub fn photos_count_only_for_those_who_sent_them(storage: Store) {
     assert!(r(&storage, |tx| tx.held_photo(ana.id, PHOTO)).is_some());
     assert_eq!(r(&storage, |tx| tx.held_photo(bo.id, PHOTO)), None);
     // A second record of the photo changes nothing but who holds it.
-    let other = PhotoMeta { sha256: PHOTO.into(), bytes: 999, width: 1, height: 1 };
+    let other = PhotoMeta { sha256: PHOTO.into(), bytes: 999, width: 1, height: 1, phash: None };
     w(&storage, |tx| {
         tx.add_photo(&other, AT)?;
         tx.add_holder(PHOTO, bo.id)
@@ -260,9 +276,9 @@ pub fn scopes_hide_other_peoples_reports(storage: Store) {
     assert!(!r(&storage, |tx| tx.photo_visible(&Scope::Owner(bo.id), PHOTO)));
     // A dispatch puts it in the department's scope and keeps the department.
     let one = id(1);
-    w(&storage, |tx| tx.append_event(&event(&one, &coco, ReportStatus::Dispatched, Some("d-1"))));
+    w(&storage, |tx| step(tx, &one, &coco, ReportStatus::Dispatched, Some("d-1")));
     assert!(sees(Scope::Department("d-1".into())));
-    w(&storage, |tx| tx.append_event(&event(&one, &coco, ReportStatus::Rectified, None)));
+    w(&storage, |tx| step(tx, &one, &coco, ReportStatus::Rectified, Some("d-1")));
     let stored = r(&storage, |tx| tx.report(&Scope::All, &id(1))).unwrap();
     assert_eq!((stored.status, stored.department.as_deref()), (ReportStatus::Rectified, Some("d-1")));
     let history: Vec<_> = stored.history.iter().map(|h| (h.status, h.actor.as_str())).collect();
@@ -270,4 +286,91 @@ pub fn scopes_hide_other_peoples_reports(storage: Store) {
     // The changes feed follows the scopes too.
     assert_eq!(r(&storage, |tx| tx.changes(&Scope::Owner(bo.id), None, 10)).changes.len(), 0);
     assert_eq!(r(&storage, |tx| tx.changes(&Scope::Owner(ana.id), None, 10)).changes.len(), 3);
+}
+
+/// The case's state is what the last fold set, next to its events; task
+/// lists, recorded actions and after-photos follow it.
+pub fn cases_hold_their_folded_state(storage: Store) {
+    let ana = user(&storage, "ana", Role::Resident);
+    let coco = user(&storage, "coco", Role::Coordinator);
+    photo(&storage, &ana);
+    w(&storage, |tx| (1..=3).try_for_each(|n| report(tx, &ana, &id(n), "x")));
+    let (one, two) = (id(1), id(2));
+    w(&storage, |tx| step(tx, &one, &coco, ReportStatus::Dispatched, Some("d-1")));
+    w(&storage, |tx| step(tx, &two, &coco, ReportStatus::Closed, Some("d-1")));
+    let stored = r(&storage, |tx| tx.report(&Scope::All, &one)).unwrap();
+    assert_eq!((stored.status, stored.due_ms), (ReportStatus::Dispatched, Some(NOW + 1000)));
+    // A department's tasks: dispatched to it now; closed ones are not.
+    let tasks = r(&storage, |tx| tx.tasks(&TaskOwner::Department("d-1".into()), 10));
+    assert_eq!(tasks.iter().map(|t| t.wire.id.as_str()).collect::<Vec<_>>(), [one.as_str()]);
+    // An action id is recorded once, with its content hash and its photos.
+    let after = "a".repeat(64);
+    w(&storage, |tx| {
+        tx.add_photo(&PhotoMeta { sha256: after.clone(), bytes: 10, width: 2, height: 2, phash: None }, AT)?;
+        tx.append_event(&NewEvent {
+            action_id: Some("01900000-0000-7000-8000-00000000aaaa"),
+            content_sha256: Some("c1"),
+            photos: vec![&after],
+            ..NewEvent::arrival(&one, ReportStatus::Rectified, &coco, AT)
+        })
+    });
+    let recorded = r(&storage, |tx| tx.recorded_action("01900000-0000-7000-8000-00000000aaaa")).unwrap();
+    assert_eq!((recorded.report_id.as_str(), recorded.actor_id, recorded.content_sha256.as_str()), (one.as_str(), coco.id, "c1"));
+    let again = write(&*storage, |tx| {
+        tx.append_event(&NewEvent {
+            action_id: Some("01900000-0000-7000-8000-00000000aaaa"),
+            ..NewEvent::arrival(&two, ReportStatus::Closed, &coco, AT)
+        })
+    });
+    assert!(again.is_err(), "an action id is taken once");
+    assert!(r(&storage, |tx| tx.photo_visible(&Scope::Department("d-1".into()), &after)), "after-photos are the case's");
+    assert!(!r(&storage, |tx| tx.photo_visible(&Scope::Owner(coco.id), &after)));
+    // Reports near a point, by category and time.
+    let near = |lat: f64, category: &str| Near {
+        category: category.into(),
+        min_lat: lat - 0.001,
+        max_lat: lat + 0.001,
+        min_lon: 114.739,
+        max_lon: 114.741,
+        since_ms: NOW - 1,
+        until_ms: NOW + 1,
+    };
+    let found = r(&storage, |tx| tx.reports_near(&near(32.34, "garbage"), &one));
+    assert_eq!(found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), [id(2).as_str(), id(3).as_str()]);
+    assert_eq!(found[0].photos, [PHOTO]);
+    assert!(r(&storage, |tx| tx.reports_near(&near(32.35, "garbage"), &one)).is_empty());
+    assert!(r(&storage, |tx| tx.reports_near(&near(32.34, "advertising"), &one)).is_empty());
+    assert_eq!(r(&storage, |tx| tx.phashes(&[PHOTO.to_owned(), after.clone()])), [(PHOTO.to_owned(), "00ff00ff00ff00ff".to_owned())]);
+}
+
+/// Cells, departments and routes round-trip; a cell's id is replaced, and
+/// every change to cells moves the grid's version.
+pub fn grids_departments_and_routes_round_trip(storage: Store) {
+    let cell = |name: &str| GridCell {
+        grid_id: "g-1".into(),
+        name: name.into(),
+        community: "幸福社区".into(),
+        street_office: "谯楼街道".into(),
+        geometry: "{}".into(),
+        bbox: [32.0, 32.1, 114.0, 114.1],
+    };
+    let v0 = r(&storage, |tx| tx.grids_version());
+    w(&storage, |tx| tx.put_grid_cell(&cell("一"), AT));
+    w(&storage, |tx| tx.put_grid_cell(&cell("二"), AT));
+    assert_eq!(r(&storage, |tx| tx.grid_cells()), [cell("二")]);
+    assert!(r(&storage, |tx| tx.grids_version()) >= v0 + 2);
+    let department = Department { code: "cg".into(), name: "城管局".into(), name_en: None };
+    w(&storage, |tx| tx.put_department(&department));
+    assert_eq!(r(&storage, |tx| tx.department("cg")), Some(department.clone()));
+    assert_eq!(r(&storage, |tx| tx.department("sw")), None);
+    let route = Route { category: "garbage".into(), department: "cg".into(), deadline_hours: 48 };
+    w(&storage, |tx| tx.put_route(&route));
+    assert_eq!(r(&storage, |tx| tx.route("garbage")), Some(route.clone()));
+    assert_eq!(r(&storage, |tx| tx.routes()), [route]);
+    let ana = user(&storage, "ana", Role::Resident);
+    photo(&storage, &ana);
+    w(&storage, |tx| report(tx, &ana, &id(1), "x"));
+    w(&storage, |tx| tx.set_report_grid(&id(1), Some("g-1")));
+    let located = LocatedReport { id: id(1), grid_id: Some("g-1".into()), latitude: 32.34, longitude: 114.74 };
+    assert_eq!(r(&storage, |tx| tx.located_reports()), [located]);
 }

@@ -37,8 +37,8 @@ mod contract;
 mod error;
 pub mod sqlite;
 
-use suishoupai_core::ReportStatus;
 use suishoupai_core::protocol::{Change, WireReport};
+use suishoupai_core::{Action, ReportStatus};
 
 pub use self::error::{StorageError, StorageResult};
 pub use crate::model::UploadKey;
@@ -79,6 +79,25 @@ pub trait ReadTxn {
     fn reports(&self, scope: &Scope, filter: &ReportFilter) -> StorageResult<ReportPage>;
     /// Events of reports within `scope` after sequence number `after`, oldest first.
     fn changes(&self, scope: &Scope, after: Option<i64>, limit: usize) -> StorageResult<ChangeBatch>;
+    /// The open cases of a grid, or those dispatched to a department now,
+    /// most recently changed first.
+    fn tasks(&self, of: &TaskOwner, limit: usize) -> StorageResult<Vec<StoredReport>>;
+    /// The event an action id was recorded with, if any.
+    fn recorded_action(&self, action_id: &str) -> StorageResult<Option<RecordedAction>>;
+    /// Reports of `category` near a point (within the box, whose corners
+    /// are in degrees), created in `[since_ms, until_ms]`, but `except`.
+    fn reports_near(&self, near: &Near, except: &str) -> StorageResult<Vec<NearbyReport>>;
+    /// The perceptual hashes known of these photos.
+    fn phashes(&self, sha256s: &[String]) -> StorageResult<Vec<(String, String)>>;
+
+    fn grids_version(&self) -> StorageResult<i64>;
+    fn grid_cells(&self) -> StorageResult<Vec<GridCell>>;
+    fn departments(&self) -> StorageResult<Vec<Department>>;
+    fn department(&self, code: &str) -> StorageResult<Option<Department>>;
+    fn routes(&self) -> StorageResult<Vec<Route>>;
+    fn route(&self, category: &str) -> StorageResult<Option<Route>>;
+    /// Every report with a location, for placing them again.
+    fn located_reports(&self) -> StorageResult<Vec<LocatedReport>>;
 }
 
 /// What a transaction changes, besides what it reads.
@@ -104,9 +123,18 @@ pub trait WriteTxn: ReadTxn {
 
     /// A new report with its photos, status `submitted`.
     fn insert_report(&mut self, report: &NewReportRow) -> StorageResult<()>;
-    /// Appends a workflow event and sets the report's status (and its
-    /// department, when the event names one) to what the event says.
+    /// Appends a workflow event, with its photos.
     fn append_event(&mut self, event: &NewEvent) -> StorageResult<()>;
+    /// Sets the case's state, as folded from its events by the caller in
+    /// the transaction that appends the event.
+    fn set_case_state(&mut self, id: &str, state: &CaseState) -> StorageResult<()>;
+    fn set_report_grid(&mut self, id: &str, grid_id: Option<&str>) -> StorageResult<()>;
+
+    /// Adds the cell, or replaces the one with its id.
+    fn put_grid_cell(&mut self, cell: &GridCell, imported_at: &str) -> StorageResult<()>;
+    /// Adds the department, or renames the one with its code.
+    fn put_department(&mut self, department: &Department) -> StorageResult<()>;
+    fn put_route(&mut self, route: &Route) -> StorageResult<()>;
 }
 
 /// Runs `f` on a snapshot and answers what it answers: the caller's own
@@ -189,6 +217,8 @@ pub struct PhotoMeta {
     pub bytes: u64,
     pub width: u32,
     pub height: u32,
+    /// 64-bit perceptual hash, hex; none for photos stored before hashes were made.
+    pub phash: Option<String>,
 }
 
 /// What decides a repeated push: who pushed the report and what it held.
@@ -213,20 +243,139 @@ pub struct NewReportRow<'a> {
     pub created_ms: i64,
     pub grid_id: Option<&'a str>,
     pub received_at: &'a str,
+    pub received_ms: i64,
     /// The photos' sha256, in order.
     pub photos: Vec<&'a str>,
+    pub location: Option<(f64, f64)>,
 }
 
 /// A workflow event as it goes in.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub report_id: &'a str,
+    /// None for a report's arrival.
+    pub action: Option<Action>,
+    /// The caller's id for the action, and the hash of what it asked.
+    pub action_id: Option<&'a str>,
+    pub content_sha256: Option<&'a str>,
+    /// The status after the event.
     pub status: ReportStatus,
-    pub note: Option<&'a str>,
-    /// Kept on the report afterwards, when set.
-    pub department: Option<&'a str>,
     pub actor_id: i64,
+    pub actor_role: Role,
     pub at: &'a str,
+    pub note: Option<&'a str>,
+    pub public_note: Option<&'a str>,
+    pub department: Option<&'a str>,
+    pub due_at: Option<&'a str>,
+    pub duplicate_of: Option<&'a str>,
+    pub photos: Vec<&'a str>,
+}
+
+impl<'a> NewEvent<'a> {
+    /// An event with nothing but its report, status, actor and time: a
+    /// report's arrival; the start of any other with `..`.
+    pub fn arrival(report_id: &'a str, status: ReportStatus, actor: &User, at: &'a str) -> Self {
+        NewEvent {
+            report_id,
+            action: None,
+            action_id: None,
+            content_sha256: None,
+            status,
+            actor_id: actor.id,
+            actor_role: actor.role,
+            at,
+            note: None,
+            public_note: None,
+            department: None,
+            due_at: None,
+            duplicate_of: None,
+            photos: Vec::new(),
+        }
+    }
+}
+
+/// What a case's events add up to, kept on the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseState {
+    pub status: ReportStatus,
+    /// The department it is dispatched to now.
+    pub department: Option<String>,
+    pub due_at: Option<String>,
+    pub due_ms: Option<i64>,
+    pub duplicate_of: Option<String>,
+    pub changed_ms: i64,
+}
+
+/// Whose tasks: a grid's open cases, or a department's dispatched ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOwner {
+    Grid(String),
+    Department(String),
+}
+
+/// An action as it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedAction {
+    pub report_id: String,
+    pub actor_id: i64,
+    pub content_sha256: String,
+}
+
+/// Where to look for duplicates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Near {
+    pub category: String,
+    pub min_lat: f64,
+    pub max_lat: f64,
+    pub min_lon: f64,
+    pub max_lon: f64,
+    pub since_ms: i64,
+    pub until_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearbyReport {
+    pub id: String,
+    pub status: ReportStatus,
+    pub created_at: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub photos: Vec<String>,
+}
+
+/// A report's place: where it is, and the cell it is in now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocatedReport {
+    pub id: String,
+    pub grid_id: Option<String>,
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// A cell of the grid, its geometry as GeoJSON (WGS-84).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridCell {
+    pub grid_id: String,
+    pub name: String,
+    pub community: String,
+    pub street_office: String,
+    pub geometry: String,
+    /// The bounding box: min_lat, max_lat, min_lon, max_lon.
+    pub bbox: [f64; 4],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+    pub name_en: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Route {
+    pub category: String,
+    pub department: String,
+    pub deadline_hours: u32,
 }
 
 /// A report as stored: what the device pushed, and what the server knows
@@ -235,11 +384,15 @@ pub struct NewEvent<'a> {
 pub struct StoredReport {
     pub wire: WireReport,
     pub status: ReportStatus,
+    pub owner_id: i64,
     /// The name of the user who pushed it.
     pub owner: String,
     pub grid_id: Option<String>,
-    /// The department it was last dispatched to.
+    /// The department it is dispatched to now.
     pub department: Option<String>,
+    pub due_at: Option<String>,
+    pub due_ms: Option<i64>,
+    pub duplicate_of: Option<String>,
     pub received_at: String,
     pub history: Vec<HistoryEntry>,
     pub created_ms: i64,
@@ -247,10 +400,19 @@ pub struct StoredReport {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryEntry {
+    pub action: Option<Action>,
+    /// The status after it.
     pub status: ReportStatus,
     pub note: Option<String>,
-    /// The name of the user who made the change.
+    pub public_note: Option<String>,
+    pub department: Option<String>,
+    pub due_at: Option<String>,
+    pub duplicate_of: Option<String>,
+    pub photos: Vec<String>,
+    pub actor_id: i64,
+    /// The name of the user who took it.
     pub actor: String,
+    pub actor_role: Role,
     pub at: String,
 }
 

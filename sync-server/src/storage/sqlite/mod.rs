@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_reports_and_events.sql"),
     include_str!("migrations/0003_thumbnails_on_demand.sql"),
     include_str!("migrations/0004_tokens_holders_and_user_uploads.sql"),
+    include_str!("migrations/0005_case_workflow.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -78,6 +79,12 @@ impl SqliteStorage {
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         migrate_to(&mut conn, LATEST_VERSION)?;
         Ok(SqliteStorage { writes: GroupCommit::new(conn, false), path: None, readers: Mutex::new(Vec::new()) })
+    }
+
+    /// An in-memory database already migrated, for tests that built it.
+    #[cfg(test)]
+    fn from_connection_for_tests(conn: Connection) -> Self {
+        SqliteStorage { writes: GroupCommit::new(conn, false), path: None, readers: Mutex::new(Vec::new()) }
     }
 
     /// Commits made by writes so far: fewer than the writes when they were
@@ -149,6 +156,8 @@ mod tests {
         a_cursor_never_skips_a_committed_change,
         scopes_hide_other_peoples_reports,
         a_failed_write_changes_nothing,
+        cases_hold_their_folded_state,
+        grids_departments_and_routes_round_trip,
     );
 
     #[test]
@@ -167,6 +176,31 @@ mod tests {
             )
             .unwrap();
         assert_eq!(token_owner, "wang", "the user's token still signs them in");
+    }
+
+    #[test]
+    fn a_version_4_database_with_cases_upgrades() {
+        // Version 4's schema is its migrations, frozen like every migration.
+        let old = format!("{}\n{}\nPRAGMA user_version = 4;", MIGRATIONS[..4].join("\n"), include_str!("testdata/server_v4_rows.sql"));
+        let db = testing::upgraded_equals_fresh(MIGRATIONS, &old, 4);
+        let department: String = db.query_row("SELECT name FROM departments WHERE code = '城管'", [], |r| r.get(0)).unwrap();
+        assert_eq!(department, "城管", "a department named only by its users became one");
+        let (latitude, changed_ms): (f64, i64) =
+            db.query_row("SELECT latitude, changed_ms FROM reports", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((latitude, changed_ms), (32.34, 1_777_600_800_000));
+        let (roles, public): (String, String) = db
+            .query_row("SELECT group_concat(actor_role), group_concat(public_note) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!((roles.as_str(), public.as_str()), ("resident,coordinator", "已转城管"), "the reporter still sees the old note");
+        let placed: i64 = db.query_row("SELECT count(*) FROM report_places", [], |r| r.get(0)).unwrap();
+        assert_eq!(placed, 1, "the located report is in the spatial index");
+        // And the storage reads it as any other case.
+        let storage = SqliteStorage::from_connection_for_tests(db);
+        let report = crate::storage::read(&storage, |tx| tx.report(&crate::model::Scope::All, "01900000-0000-7000-8000-000000000001"))
+            .unwrap()
+            .unwrap();
+        let expected = (suishoupai_core::ReportStatus::Dispatched, Some("城管"), 2);
+        assert_eq!((report.status, report.department.as_deref(), report.history.len()), expected);
     }
 
     #[test]

@@ -5,13 +5,14 @@ use std::cell::RefCell;
 
 use rusqlite::types::Value;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params, params_from_iter};
-use suishoupai_core::ReportStatus;
 use suishoupai_core::protocol::{Change, WireReport};
+use suishoupai_core::{Action, ReportStatus};
 
 use crate::model::{Role, Scope, User};
 use crate::storage::{
-    ChangeBatch, ExistingReport, HistoryEntry, NewEvent, NewReportRow, NewUser, OpenUploads, PhotoMeta, ReadTxn, ReportFilter, ReportKey,
-    ReportPage, StorageError, StorageResult, StoredReport, TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
+    CaseState, ChangeBatch, Department, ExistingReport, GridCell, HistoryEntry, LocatedReport, Near, NearbyReport, NewEvent, NewReportRow,
+    NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction, ReportFilter, ReportKey, ReportPage, Route, StorageError, StorageResult,
+    StoredReport, TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
 };
 
 /// The statements a push runs for every report, kept prepared for the
@@ -24,18 +25,21 @@ enum Hot {
     InsertReport,
     InsertReportPhoto,
     InsertEvent,
-    UpdateStatus,
+    InsertPlace,
 }
 
 const HOT_SQL: [&str; 6] = [
     "SELECT owner_id, content_sha256, status FROM reports WHERE id = ?1",
-    "SELECT p.sha256, p.bytes, p.width, p.height FROM photos p
+    "SELECT p.sha256, p.bytes, p.width, p.height, p.phash FROM photos p
      JOIN photo_holders h ON h.sha256 = p.sha256 AND h.user_id = ?2 WHERE p.sha256 = ?1",
-    "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'submitted', ?9)",
+    "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at,
+                          latitude, longitude, changed_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'submitted', ?9, ?10, ?11, ?12)",
     "INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)",
-    "INSERT INTO events (report_id, status, note, department, actor_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    "UPDATE reports SET status = ?2, department = coalesce(?3, department) WHERE id = ?1",
+    "INSERT INTO events (report_id, status, note, department, actor_id, at, action, action_id, content_sha256, actor_role,
+                         public_note, due_at, duplicate_of)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    "INSERT INTO report_places (report_rowid, min_lat, max_lat, min_lon, max_lon) VALUES (?1, ?2, ?2, ?3, ?3)",
 ];
 
 /// One transaction's view of the database.
@@ -67,7 +71,12 @@ fn scope_sql(scope: &Scope) -> (&'static str, Vec<Value>) {
         Scope::GridOrOwner { grid_id, owner } => {
             ("(r.grid_id = ? OR r.owner_id = ?)", vec![Value::Text(grid_id.clone()), Value::Integer(*owner)])
         }
-        Scope::Department(department) => ("r.department = ?", vec![Value::Text(department.clone())]),
+        // Dispatched to it now, or handled by it before (read-only: acting
+        // needs the department of the case now).
+        Scope::Department(department) => (
+            "(r.department = ? OR EXISTS (SELECT 1 FROM events d WHERE d.report_id = r.id AND d.department = ?))",
+            vec![Value::Text(department.clone()), Value::Text(department.clone())],
+        ),
         Scope::All => ("1", Vec::new()),
     }
 }
@@ -91,40 +100,101 @@ fn parse_status(code: &str) -> StorageResult<ReportStatus> {
 }
 
 fn photo_meta_row(r: &Row) -> rusqlite::Result<PhotoMeta> {
-    Ok(PhotoMeta { sha256: r.get(0)?, bytes: r.get::<_, i64>(1)? as u64, width: r.get(2)?, height: r.get(3)? })
+    Ok(PhotoMeta { sha256: r.get(0)?, bytes: r.get::<_, i64>(1)? as u64, width: r.get(2)?, height: r.get(3)?, phash: r.get(4)? })
+}
+
+fn parse_role(code: &str) -> StorageResult<Role> {
+    Role::from_code(code).ok_or_else(|| StorageError::corrupt("role", code))
+}
+
+fn parse_action(code: Option<String>) -> StorageResult<Option<Action>> {
+    code.map(|c| Action::from_code(&c).map_err(|e| StorageError::corrupt("action", e))).transpose()
 }
 
 fn upload_key_row(r: &Row) -> rusqlite::Result<UploadKey> {
     Ok(UploadKey { user_id: r.get(0)?, sha256: r.get(1)? })
 }
 
-const REPORT_SELECT: &str = "SELECT r.id, r.body, r.status, u.name, r.grid_id, r.department, r.received_at, r.created_ms
+const REPORT_SELECT: &str = "SELECT r.id, r.body, r.status, u.name, r.grid_id, r.department, r.received_at, r.created_ms,
+                                    r.owner_id, r.due_at, r.due_ms, r.duplicate_of
                              FROM reports r JOIN users u ON u.id = r.owner_id";
 
-type ReportRow = (String, String, String, String, Option<String>, Option<String>, String, i64);
+/// A report row before its history is loaded.
+struct ReportRow {
+    id: String,
+    body: String,
+    status: String,
+    owner: String,
+    grid_id: Option<String>,
+    department: Option<String>,
+    received_at: String,
+    created_ms: i64,
+    owner_id: i64,
+    due_at: Option<String>,
+    due_ms: Option<i64>,
+    duplicate_of: Option<String>,
+}
 
 fn report_row(row: &Row) -> rusqlite::Result<ReportRow> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?))
+    Ok(ReportRow {
+        id: row.get(0)?,
+        body: row.get(1)?,
+        status: row.get(2)?,
+        owner: row.get(3)?,
+        grid_id: row.get(4)?,
+        department: row.get(5)?,
+        received_at: row.get(6)?,
+        created_ms: row.get(7)?,
+        owner_id: row.get(8)?,
+        due_at: row.get(9)?,
+        due_ms: row.get(10)?,
+        duplicate_of: row.get(11)?,
+    })
 }
 
 impl SqliteTxn<'_> {
     /// Turns a report row into a [`StoredReport`] with its history.
     fn load_report(&self, row: ReportRow) -> StorageResult<StoredReport> {
-        let (id, body, status, owner, grid_id, department, received_at, created_ms) = row;
-        let wire: WireReport = serde_json::from_str(&body).map_err(|e| StorageError::corrupt(format!("report {id}"), e))?;
-        let history = self
-            .conn
-            .prepare_cached(
-                "SELECT e.status, e.note, u.name, e.at FROM events e JOIN users u ON u.id = e.actor_id
-                 WHERE e.report_id = ?1 ORDER BY e.seq",
-            )?
-            .query_map([&id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .map(|row| {
-                let (status, note, actor, at) = row?;
-                Ok(HistoryEntry { status: parse_status(&status)?, note, actor, at })
-            })
-            .collect::<StorageResult<Vec<_>>>()?;
-        Ok(StoredReport { wire, status: parse_status(&status)?, owner, grid_id, department, received_at, history, created_ms })
+        let wire: WireReport = serde_json::from_str(&row.body).map_err(|e| StorageError::corrupt(format!("report {}", row.id), e))?;
+        let mut history = Vec::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.seq, e.action, e.status, e.note, e.public_note, e.department, e.due_at, e.duplicate_of, e.actor_id, u.name,
+                    e.actor_role, e.at,
+                    (SELECT json_group_array(p.sha256) FROM (SELECT sha256 FROM event_photos WHERE event_seq = e.seq ORDER BY position) p)
+             FROM events e JOIN users u ON u.id = e.actor_id WHERE e.report_id = ?1 ORDER BY e.seq",
+        )?;
+        let mut rows = stmt.query([&row.id])?;
+        while let Some(r) = rows.next()? {
+            let photos: String = r.get(12)?;
+            history.push(HistoryEntry {
+                action: parse_action(r.get(1)?)?,
+                status: parse_status(&r.get::<_, String>(2)?)?,
+                note: r.get(3)?,
+                public_note: r.get(4)?,
+                department: r.get(5)?,
+                due_at: r.get(6)?,
+                duplicate_of: r.get(7)?,
+                actor_id: r.get(8)?,
+                actor: r.get(9)?,
+                actor_role: parse_role(&r.get::<_, String>(10)?)?,
+                at: r.get(11)?,
+                photos: serde_json::from_str(&photos).map_err(|e| StorageError::corrupt("event photos", e))?,
+            });
+        }
+        Ok(StoredReport {
+            wire,
+            status: parse_status(&row.status)?,
+            owner_id: row.owner_id,
+            owner: row.owner,
+            grid_id: row.grid_id,
+            department: row.department,
+            due_at: row.due_at,
+            due_ms: row.due_ms,
+            duplicate_of: row.duplicate_of,
+            received_at: row.received_at,
+            history,
+            created_ms: row.created_ms,
+        })
     }
 }
 
@@ -197,12 +267,15 @@ impl ReadTxn for SqliteTxn<'_> {
     }
 
     fn photo_visible(&self, scope: &Scope, sha256: &str) -> StorageResult<bool> {
+        // Photos of a report, and after-photos of its events.
         let (condition, mut values) = scope_sql(scope);
-        values.insert(0, Value::Text(sha256.to_owned()));
+        values.extend([Value::Text(sha256.to_owned()), Value::Text(sha256.to_owned())]);
         Ok(self
             .conn
             .prepare_cached(&format!(
-                "SELECT EXISTS (SELECT 1 FROM report_photos p JOIN reports r ON r.id = p.report_id WHERE p.sha256 = ? AND {condition})"
+                "SELECT EXISTS (SELECT 1 FROM reports r WHERE {condition} AND r.id IN
+                    (SELECT report_id FROM report_photos WHERE sha256 = ?
+                     UNION SELECT e.report_id FROM event_photos p JOIN events e ON e.seq = p.event_seq WHERE p.sha256 = ?))"
             ))?
             .query_row(params_from_iter(values), |r| r.get(0))?)
     }
@@ -275,7 +348,7 @@ impl ReadTxn for SqliteTxn<'_> {
         let mut rows = self
             .conn
             .prepare_cached(&format!(
-                "SELECT e.seq, e.report_id, e.status, e.note, e.at FROM events e JOIN reports r ON r.id = e.report_id
+                "SELECT e.seq, e.report_id, e.status, e.public_note, e.at FROM events e JOIN reports r ON r.id = e.report_id
                  WHERE e.seq > ? AND {condition} ORDER BY e.seq LIMIT ?"
             ))?
             .query_map(params_from_iter(values), |r| {
@@ -290,6 +363,127 @@ impl ReadTxn for SqliteTxn<'_> {
             .map(|(_, report_id, status, note, changed_at)| Ok(Change { report_id, status: parse_status(&status)?, note, changed_at }))
             .collect::<StorageResult<_>>()?;
         Ok(ChangeBatch { changes, last_seq, has_more })
+    }
+
+    fn tasks(&self, of: &TaskOwner, limit: usize) -> StorageResult<Vec<StoredReport>> {
+        let (condition, key) = match of {
+            TaskOwner::Grid(grid) => ("r.grid_id = ?1 AND r.status NOT IN ('rejected', 'duplicate', 'closed')", grid),
+            TaskOwner::Department(code) => ("r.department = ?1 AND r.status IN ('dispatched', 'in_progress')", code),
+        };
+        let rows = self
+            .conn
+            .prepare_cached(&format!("{REPORT_SELECT} WHERE {condition} ORDER BY r.changed_ms DESC, r.id DESC LIMIT ?2"))?
+            .query_map(params![key, limit as i64], report_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(|row| self.load_report(row)).collect()
+    }
+
+    fn recorded_action(&self, action_id: &str) -> StorageResult<Option<RecordedAction>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT report_id, actor_id, coalesce(content_sha256, '') FROM events WHERE action_id = ?1")?
+            .query_row([action_id], |r| Ok(RecordedAction { report_id: r.get(0)?, actor_id: r.get(1)?, content_sha256: r.get(2)? }))
+            .optional()?)
+    }
+
+    fn reports_near(&self, near: &Near, except: &str) -> StorageResult<Vec<NearbyReport>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT r.id, r.status, r.created_at, r.latitude, r.longitude,
+                    (SELECT json_group_array(p.sha256) FROM (SELECT sha256 FROM report_photos WHERE report_id = r.id ORDER BY position) p)
+             FROM report_places b JOIN reports r ON r.rowid = b.report_rowid
+             WHERE b.min_lat <= ?2 AND b.max_lat >= ?1 AND b.min_lon <= ?4 AND b.max_lon >= ?3
+               AND r.category = ?5 AND r.created_ms BETWEEN ?6 AND ?7 AND r.id <> ?8",
+        )?;
+        let rows = stmt.query_map(
+            params![near.min_lat, near.max_lat, near.min_lon, near.max_lon, near.category, near.since_ms, near.until_ms, except],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?)),
+        )?;
+        rows.map(|row| {
+            let (id, status, created_at, latitude, longitude, photos) = row?;
+            Ok(NearbyReport {
+                id,
+                status: parse_status(&status)?,
+                created_at,
+                latitude,
+                longitude,
+                photos: serde_json::from_str(&photos).map_err(|e| StorageError::corrupt("report photos", e))?,
+            })
+        })
+        .collect()
+    }
+
+    fn phashes(&self, sha256s: &[String]) -> StorageResult<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT phash FROM photos WHERE sha256 = ?1 AND phash IS NOT NULL")?;
+        let mut out = Vec::new();
+        for sha in sha256s {
+            if let Some(phash) = stmt.query_row([sha], |r| r.get::<_, String>(0)).optional()? {
+                out.push((sha.clone(), phash));
+            }
+        }
+        Ok(out)
+    }
+
+    fn grids_version(&self) -> StorageResult<i64> {
+        Ok(self.conn.prepare_cached("SELECT value FROM meta WHERE key = 'grids_version'")?.query_row([], |r| r.get(0))?)
+    }
+
+    fn grid_cells(&self) -> StorageResult<Vec<GridCell>> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT grid_id, name, community, street_office, geometry, min_lat, max_lat, min_lon, max_lon FROM grids ORDER BY grid_id",
+            )?
+            .query_map([], |r| {
+                Ok(GridCell {
+                    grid_id: r.get(0)?,
+                    name: r.get(1)?,
+                    community: r.get(2)?,
+                    street_office: r.get(3)?,
+                    geometry: r.get(4)?,
+                    bbox: [r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?],
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn departments(&self) -> StorageResult<Vec<Department>> {
+        Ok(self
+            .conn
+            .prepare("SELECT code, name, name_en FROM departments ORDER BY code")?
+            .query_map([], |r| Ok(Department { code: r.get(0)?, name: r.get(1)?, name_en: r.get(2)? }))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn department(&self, code: &str) -> StorageResult<Option<Department>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT code, name, name_en FROM departments WHERE code = ?1")?
+            .query_row([code], |r| Ok(Department { code: r.get(0)?, name: r.get(1)?, name_en: r.get(2)? }))
+            .optional()?)
+    }
+
+    fn routes(&self) -> StorageResult<Vec<Route>> {
+        Ok(self
+            .conn
+            .prepare("SELECT category, department, deadline_hours FROM routes ORDER BY category")?
+            .query_map([], |r| Ok(Route { category: r.get(0)?, department: r.get(1)?, deadline_hours: r.get(2)? }))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn route(&self, category: &str) -> StorageResult<Option<Route>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT category, department, deadline_hours FROM routes WHERE category = ?1")?
+            .query_row([category], |r| Ok(Route { category: r.get(0)?, department: r.get(1)?, deadline_hours: r.get(2)? }))
+            .optional()?)
+    }
+
+    fn located_reports(&self) -> StorageResult<Vec<LocatedReport>> {
+        Ok(self
+            .conn
+            .prepare("SELECT id, grid_id, latitude, longitude FROM reports WHERE latitude IS NOT NULL ORDER BY id")?
+            .query_map([], |r| Ok(LocatedReport { id: r.get(0)?, grid_id: r.get(1)?, latitude: r.get(2)?, longitude: r.get(3)? }))?
+            .collect::<rusqlite::Result<_>>()?)
     }
 }
 
@@ -365,8 +559,10 @@ impl WriteTxn for SqliteTxn<'_> {
 
     fn add_photo(&mut self, photo: &PhotoMeta, received_at: &str) -> StorageResult<()> {
         self.conn
-            .prepare_cached("INSERT OR IGNORE INTO photos (sha256, bytes, width, height, received_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![photo.sha256, photo.bytes as i64, photo.width, photo.height, received_at])?;
+            .prepare_cached(
+                "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, phash, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![photo.sha256, photo.bytes as i64, photo.width, photo.height, photo.phash, received_at])?;
         Ok(())
     }
 
@@ -383,6 +579,7 @@ impl WriteTxn for SqliteTxn<'_> {
     }
 
     fn insert_report(&mut self, report: &NewReportRow) -> StorageResult<()> {
+        let (latitude, longitude) = report.location.unzip();
         self.hot(Hot::InsertReport, |s| {
             s.execute(params![
                 report.id,
@@ -393,24 +590,95 @@ impl WriteTxn for SqliteTxn<'_> {
                 report.created_at,
                 report.created_ms,
                 report.grid_id,
-                report.received_at
+                report.received_at,
+                latitude,
+                longitude,
+                report.received_ms
             ])
         })?;
+        let rowid = self.conn.last_insert_rowid();
         for (position, sha256) in report.photos.iter().enumerate() {
             self.hot(Hot::InsertReportPhoto, |s| s.execute(params![report.id, position as i64, sha256]))?;
+        }
+        if let Some((latitude, longitude)) = report.location {
+            self.hot(Hot::InsertPlace, |s| s.execute(params![rowid, latitude, longitude]))?;
         }
         Ok(())
     }
 
     fn append_event(&mut self, event: &NewEvent) -> StorageResult<()> {
-        let status = event.status.code();
         self.hot(Hot::InsertEvent, |s| {
-            s.execute(params![event.report_id, status, event.note, event.department, event.actor_id, event.at])
+            s.execute(params![
+                event.report_id,
+                event.status.code(),
+                event.note,
+                event.department,
+                event.actor_id,
+                event.at,
+                event.action.map(Action::code),
+                event.action_id,
+                event.content_sha256,
+                event.actor_role.code(),
+                event.public_note,
+                event.due_at,
+                event.duplicate_of
+            ])
         })?;
-        // A new report is inserted `submitted`: its first event changes nothing.
-        if event.status != ReportStatus::Submitted {
-            self.hot(Hot::UpdateStatus, |s| s.execute(params![event.report_id, status, event.department]))?;
+        if !event.photos.is_empty() {
+            let seq = self.conn.last_insert_rowid();
+            let mut insert = self.conn.prepare_cached("INSERT INTO event_photos (event_seq, position, sha256) VALUES (?1, ?2, ?3)")?;
+            for (position, sha256) in event.photos.iter().enumerate() {
+                insert.execute(params![seq, position as i64, sha256])?;
+            }
         }
+        Ok(())
+    }
+
+    fn set_case_state(&mut self, id: &str, state: &CaseState) -> StorageResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE reports SET status = ?2, department = ?3, due_at = ?4, due_ms = ?5, duplicate_of = ?6, changed_ms = ?7 WHERE id = ?1",
+            )?
+            .execute(params![id, state.status.code(), state.department, state.due_at, state.due_ms, state.duplicate_of, state.changed_ms])?;
+        Ok(())
+    }
+
+    fn set_report_grid(&mut self, id: &str, grid_id: Option<&str>) -> StorageResult<()> {
+        self.conn.prepare_cached("UPDATE reports SET grid_id = ?2 WHERE id = ?1")?.execute(params![id, grid_id])?;
+        Ok(())
+    }
+
+    fn put_grid_cell(&mut self, cell: &GridCell, imported_at: &str) -> StorageResult<()> {
+        let [min_lat, max_lat, min_lon, max_lon] = cell.bbox;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO grids (grid_id, name, community, street_office, geometry, min_lat, max_lat, min_lon, max_lon, imported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (grid_id) DO UPDATE SET name = excluded.name, community = excluded.community,
+                     street_office = excluded.street_office, geometry = excluded.geometry, min_lat = excluded.min_lat,
+                     max_lat = excluded.max_lat, min_lon = excluded.min_lon, max_lon = excluded.max_lon, imported_at = excluded.imported_at",
+            )?
+            .execute(params![cell.grid_id, cell.name, cell.community, cell.street_office, cell.geometry, min_lat, max_lat, min_lon, max_lon, imported_at])?;
+        Ok(())
+    }
+
+    fn put_department(&mut self, department: &Department) -> StorageResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO departments (code, name, name_en) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
+            )?
+            .execute(params![department.code, department.name, department.name_en])?;
+        Ok(())
+    }
+
+    fn put_route(&mut self, route: &Route) -> StorageResult<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO routes (category, department, deadline_hours) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (category) DO UPDATE SET department = excluded.department, deadline_hours = excluded.deadline_hours",
+            )?
+            .execute(params![route.category, route.department, route.deadline_hours])?;
         Ok(())
     }
 }

@@ -8,7 +8,7 @@
 //! sync that ended with work left carry that run's [`SyncSummary`], with
 //! how many reports are still pending and how many were refused.
 
-use suishoupai_core::{Error as CoreError, SyncCause};
+use suishoupai_core::{Action, Error as CoreError, ReportStatus, SyncCause};
 
 use crate::types::SyncSummary;
 
@@ -33,9 +33,16 @@ pub enum SuishoupaiError {
     #[error("{reason}")]
     InvalidInput { reason: String },
 
-    /// No such report or photo on this device.
+    /// No such report or photo on this device, or no such case in its task list.
     #[error("{reason}")]
     NotFound { reason: String },
+
+    /// `act` was refused here: the user may not take this action on the
+    /// case, or not from `status` (the case as this device knows it, with
+    /// its own pending actions applied). `allowed_actions` is what they
+    /// may do now. Nothing was queued.
+    #[error("{reason}")]
+    ActionNotAllowed { reason: String, status: ReportStatus, allowed_actions: Vec<Action> },
 
     /// No server and token yet: show the login screen.
     #[error("{reason}")]
@@ -68,8 +75,9 @@ pub enum SuishoupaiError {
     #[error("{reason}")]
     ServerRefused { status: u16, reason: String, summary: SyncSummary },
 
-    /// `count` reports wait out a backoff after an earlier failure (an
-    /// automatic sync does not hurry them); a sync the user starts tries them now.
+    /// `count` reports or actions wait out a backoff after an earlier
+    /// failure (an automatic sync does not hurry them); a sync the user
+    /// starts tries them now.
     #[error("{reason}")]
     RetryLater { count: u64, reason: String, summary: SyncSummary },
 
@@ -121,7 +129,10 @@ impl From<&CoreError> for SuishoupaiError {
             | CoreError::NoPhotos
             | CoreError::TooManyPhotos { .. }
             | CoreError::InvalidInput(_) => E::InvalidInput { reason: message },
-            CoreError::ReportNotFound(_) | CoreError::PhotoNotFound(_) => E::NotFound { reason: message },
+            CoreError::ReportNotFound(_) | CoreError::PhotoNotFound(_) | CoreError::TaskNotFound(_) => E::NotFound { reason: message },
+            CoreError::NotYourAction { status, allowed, .. } | CoreError::ActionNotAllowed { status, allowed, .. } => {
+                E::ActionNotAllowed { reason: message, status: *status, allowed_actions: allowed.clone() }
+            }
             CoreError::SchemaTooNew { .. } | CoreError::StoreDamaged(_) | CoreError::Database(_) | CoreError::Io { .. } => {
                 E::Storage { reason: message }
             }
@@ -132,7 +143,8 @@ impl From<&CoreError> for SuishoupaiError {
             CoreError::ServerRefused { status, .. } => E::ServerRefused { status: *status, reason: message, summary: none() },
             CoreError::Cancelled => E::Cancelled { reason: message },
             CoreError::SyncIncomplete { cause, summary } => {
-                let (pending, failed, summary) = (summary.pending, summary.failed, SyncSummary::from(*summary));
+                let (pending, failed) = (summary.pending + summary.actions_pending, summary.failed);
+                let summary = SyncSummary::from(*summary);
                 match cause {
                     SyncCause::TokenRefused(_) => E::TokenRefused { reason: message, summary },
                     SyncCause::Network(_) => E::Network { reason: message, summary },

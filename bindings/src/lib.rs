@@ -98,6 +98,52 @@ impl Store {
         std::fs::read(&path).map_err(|e| SuishoupaiError::storage(format!("cannot read thumbnail {sha256}: {e}")))
     }
 
+    /// Who the server says the user is, at the last sync (none before the first).
+    pub fn me(&self) -> Result<Option<Me>> {
+        Ok(self.inner.me()?.map(Me::from))
+    }
+
+    /// The cases the user may act on, as the last sync brought them, with
+    /// this device's pending actions applied; newest change first, then the
+    /// cases kept because this device acted on them. Empty before the
+    /// first sync and for residents.
+    pub fn tasks(&self) -> Result<Vec<Task>> {
+        Ok(self.inner.tasks()?.into_iter().map(Task::from).collect())
+    }
+
+    /// One case, its history and this device's own actions on it.
+    pub fn task(&self, id: String) -> Result<TaskDetail> {
+        Ok(self.inner.task(&id)?.into())
+    }
+
+    /// Takes an action on a case, offline: checked against the workflow
+    /// table here (`ActionNotAllowed` if it may not be taken now), queued
+    /// with its after-photos, and sent at the next sync in the order taken.
+    /// The server may still refuse it; the action then shows `FAILED` with
+    /// the server's reason in `task(id).actions`.
+    pub fn act(&self, report_id: String, action: TaskAction) -> Result<OwnAction> {
+        for path in &action.photo_paths {
+            check_photo_file(Path::new(path))?;
+        }
+        let photos =
+            action.photo_paths.iter().map(|p| PhotoSource::Path(p.into())).chain(action.photos.into_iter().map(PhotoSource::Bytes));
+        let core_action = core::TaskAction {
+            action: action.action,
+            note: action.note,
+            public_note: action.public_note,
+            due_at: action.due_at,
+            photos: photos.collect(),
+        };
+        let taken = self.inner.act(&report_id, &core_action)?;
+        self.auto.nudge();
+        Ok(taken.into())
+    }
+
+    /// Actions not yet sent.
+    pub fn pending_action_count(&self) -> Result<u64> {
+        Ok(self.inner.pending_action_count()?)
+    }
+
     /// Remembers the server and this device's token. No network needed.
     pub fn login(&self, server_url: String, token: String) -> Result<()> {
         self.inner.login(&server_url, &token)?;
@@ -149,9 +195,20 @@ impl Store {
         }
         let sources: Vec<PhotoSource> =
             draft.photo_paths.iter().map(|p| PhotoSource::Path(p.into())).chain(buffers.into_iter().map(PhotoSource::Bytes)).collect();
+        if !draft.fixed_on_spot && !draft.after_photo_paths.is_empty() {
+            return Err(SuishoupaiError::InvalidInput { reason: "after-photos go with a report fixed on the spot (fixed_on_spot)".into() });
+        }
+        for path in &draft.after_photo_paths {
+            check_photo_file(Path::new(path))?;
+        }
+        let after: Vec<PhotoSource> = draft.after_photo_paths.iter().map(|p| PhotoSource::Path(p.into())).collect();
 
         let report = if core_draft.location.is_some() || draft.allow_without_location {
-            self.inner.create_report(&core_draft, &sources)?
+            if draft.fixed_on_spot {
+                self.inner.create_fixed_on_spot_report(&core_draft, &sources, &after)?
+            } else {
+                self.inner.create_report(&core_draft, &sources)?
+            }
         } else {
             // Whether a photo's geotag can place the report is known only
             // once the photos are read: prepare them here (one file in
@@ -159,20 +216,19 @@ impl Store {
             core::Category::from_code(&core_draft.category)?;
             core::rules::check_note(&core_draft.note)?;
             core::rules::check_photo_count(sources.len())?;
-            let prepared = sources
-                .iter()
-                .map(|source| match source {
-                    PhotoSource::Path(path) => Ok(core::photo::prepare(&read_photo_file(path)?)?),
-                    PhotoSource::Bytes(bytes) => Ok(core::photo::prepare(bytes)?),
-                })
-                .collect::<Result<Vec<PreparedPhoto>>>()?;
+            let prepared = sources.iter().map(prepare).collect::<Result<Vec<PreparedPhoto>>>()?;
             if prepared.iter().all(|p| p.geotag().is_none()) {
                 return Err(SuishoupaiError::NoLocation {
                     reason: "the report has no location: the photos carry no geotag and there is no device fix; place a pin on the map"
                         .into(),
                 });
             }
-            self.inner.create_report_from_prepared(&core_draft, &prepared)?
+            if draft.fixed_on_spot {
+                let after = after.iter().map(prepare).collect::<Result<Vec<PreparedPhoto>>>()?;
+                self.inner.create_fixed_on_spot_report_from_prepared(&core_draft, &prepared, &after)?
+            } else {
+                self.inner.create_report_from_prepared(&core_draft, &prepared)?
+            }
         };
         self.auto.nudge();
         Ok(report.into())
@@ -195,6 +251,13 @@ fn check_photo_file(path: &Path) -> Result<()> {
         return Err(SuishoupaiError::bad_photo(format!("cannot read photo file {}: not a file", path.display())));
     }
     Ok(())
+}
+
+fn prepare(source: &PhotoSource) -> Result<PreparedPhoto> {
+    match source {
+        PhotoSource::Path(path) => Ok(core::photo::prepare(&read_photo_file(path)?)?),
+        PhotoSource::Bytes(bytes) => Ok(core::photo::prepare(bytes)?),
+    }
 }
 
 /// A camera file, refused before reading if it is larger than any photo.

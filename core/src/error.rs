@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use crate::domain::{Action, ReportStatus, Role};
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,22 @@ pub enum Error {
     #[error("photo {0} not found")]
     PhotoNotFound(String),
 
+    /// The case is not in this device's task list: not synced yet, or not
+    /// one this user may act on.
+    #[error("case {0} is not among this device's tasks (sync to fetch them)")]
+    TaskNotFound(String),
+
+    /// This user may never take the action on this case (their role, grid
+    /// or department), whatever its status: judged before the status, as
+    /// the server does. `allowed` is what they may do now.
+    #[error("a {role} may not `{action}` this case; allowed now: {}", list(allowed))]
+    NotYourAction { action: Action, role: Role, status: ReportStatus, allowed: Vec<Action> },
+
+    /// The case's status, as this device knows it (the server's last word
+    /// and this device's actions not yet sent), does not allow the action.
+    #[error("`{action}` is not allowed while the case is `{status}`; allowed now: {}", list(allowed))]
+    ActionNotAllowed { action: Action, status: ReportStatus, allowed: Vec<Action> },
+
     #[error("the store was written by a newer version of the app (schema {found}, this app knows up to {supported})")]
     SchemaTooNew { found: i64, supported: i64 },
 
@@ -87,7 +105,7 @@ pub enum Error {
 
     /// A sync ended with work left: `summary.pending` reports wait for a
     /// retry, `summary.failed` were refused for good and need the user.
-    #[error("sync incomplete: {} report(s) still queued, {} refused; {cause}", summary.pending, summary.failed)]
+    #[error("sync incomplete: {}; {cause}", queued(summary))]
     SyncIncomplete { cause: SyncCause, summary: crate::SyncSummary },
 
     /// The caller cancelled a sync; what was done before is kept.
@@ -99,6 +117,18 @@ pub enum Error {
 
     #[error("file error on {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+}
+
+/// Actions as a user reads them: `rectify, verify`, or `none`.
+fn list(actions: &[Action]) -> String {
+    if actions.is_empty() { "none".into() } else { actions.iter().map(|a| a.code()).collect::<Vec<_>>().join(", ") }
+}
+
+/// What a sync left queued; actions only when there are some, so the
+/// message of a device that takes none reads as it always has.
+fn queued(summary: &crate::SyncSummary) -> String {
+    let reports = format!("{} report(s) still queued, {} refused", summary.pending, summary.failed);
+    if summary.actions_pending == 0 { reports } else { format!("{reports}, {} action(s) still queued", summary.actions_pending) }
 }
 
 impl Error {
@@ -131,9 +161,11 @@ pub enum SyncCause {
     #[error("server refused ({status}): {message}")]
     ServerRefused { status: u16, message: String },
     /// Some reports were refused for good; each says why in its `sync_error`.
+    /// (A refused action is no cause: it is final and waits for nobody; the
+    /// run counts it in `actions_refused` and the case shows it.)
     #[error("the server refused some reports; see `report list` for why")]
     ReportsRefused,
-    /// Reports wait out their backoff after an earlier failure, given here.
+    /// Reports or actions wait out their backoff after an earlier failure, given here.
     #[error("{0}")]
     WaitingForRetry(String),
 }

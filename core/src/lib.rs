@@ -1,6 +1,7 @@
 //! The offline-first core of suishoupai (随手拍): photo reports with geotags,
-//! kept in a local SQLite store and queued for sync. Everything here works
-//! with no network at all.
+//! kept in a local SQLite store and queued for sync, and the cases a grid
+//! worker or a department works on, acted on offline and queued the same
+//! way. Everything here works with no network at all.
 //!
 //! [`Store`] is the one API that the terminal client and the bindings call.
 
@@ -19,8 +20,8 @@ use std::path::{Path, PathBuf};
 use chrono::{SecondsFormat, Utc};
 
 pub use crate::domain::{
-    Action, CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, PhotoRef, Report, ReportId, ReportStatus,
-    Reporter, ReporterRole, Role, SyncState,
+    Action, CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, OwnAction, PhotoRef, Report, ReportId,
+    ReportStatus, Reporter, ReporterRole, Role, SyncState, TaskDetail, TaskView,
 };
 pub use crate::error::{Error, Result, SyncCause};
 pub use crate::photo::PreparedPhoto;
@@ -43,6 +44,19 @@ pub struct SyncSummary {
     pub pending: u64,
     /// Reports the server refused for good, waiting for the user.
     pub failed: u64,
+    /// Actions (see [`Store::act`]) the server took in this run.
+    pub actions_sent: u64,
+    /// Actions the server refused for good in this run (the case moved on,
+    /// or it was never this user's to take): each says why in its
+    /// `sync_error`, and is never sent again. Not a cause for an incomplete
+    /// run: nothing is left to do about them.
+    pub actions_refused: u64,
+    /// Actions still waiting to be sent when the run ended; like `pending`,
+    /// they make the run incomplete.
+    pub actions_pending: u64,
+    /// Cases in the task list after the run (the server's feed, and the
+    /// ones kept for this device's actions).
+    pub tasks: u64,
 }
 
 /// Where a photo comes from: a file the camera wrote, or a camera buffer.
@@ -60,6 +74,20 @@ pub struct ReportDraft {
     /// The device's fix or a manual pin; wins over EXIF geotags.
     pub location: Option<LocationInput>,
     pub reporter: Reporter,
+}
+
+/// An action on a case, as the user takes it (see [`Store::act`]).
+#[derive(Debug, Clone)]
+pub struct TaskAction {
+    pub action: Action,
+    /// Internal, for the staff; `return`, `rectify` and `reopen` need one.
+    pub note: Option<String>,
+    /// Shown to the reporter.
+    pub public_note: Option<String>,
+    /// RFC 3339, in the future; `reopen` needs one.
+    pub due_at: Option<String>,
+    /// After-photos: at least one for `rectify`, none for the others.
+    pub photos: Vec<PhotoSource>,
 }
 
 /// The device's store, in one data directory. Cheap to share between
@@ -84,44 +112,85 @@ impl Store {
     pub fn create_report(&self, draft: &ReportDraft, photos: &[PhotoSource]) -> Result<Report> {
         // Cheap checks first, so a bad draft does not cost a photo decode.
         check_draft(draft, photos.len())?;
-        let photos = photos
-            .iter()
-            .map(|source| match source {
-                PhotoSource::Path(path) => photo::prepare(&read_photo_file(path)?),
-                PhotoSource::Bytes(bytes) => photo::prepare(bytes),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let photos = photos.iter().map(prepare_source).collect::<Result<Vec<_>>>()?;
         self.create_report_from_prepared(draft, &photos)
+    }
+
+    /// Makes a report of a problem a grid worker fixed on the spot (即查即改):
+    /// `photos` show it before, `after_photos` (at least one) after. The
+    /// server takes it `rectified`, awaiting verification. The reporter must
+    /// be a grid worker; once the device knows its user (after a sync), the
+    /// user must be one too, else the report is refused here. Before that
+    /// it is taken offline, and a server that disagrees refuses it at the
+    /// push (the report then shows `failed` with the server's reason).
+    pub fn create_fixed_on_spot_report(&self, draft: &ReportDraft, photos: &[PhotoSource], after_photos: &[PhotoSource]) -> Result<Report> {
+        check_draft(draft, photos.len())?;
+        self.check_fixed_on_spot(draft, after_photos.len())?;
+        let photos = photos.iter().map(prepare_source).collect::<Result<Vec<_>>>()?;
+        let after = after_photos.iter().map(prepare_source).collect::<Result<Vec<_>>>()?;
+        self.store_report(draft, &photos, Some(&after))
+    }
+
+    /// [`Store::create_fixed_on_spot_report`] with photos already prepared.
+    pub fn create_fixed_on_spot_report_from_prepared(
+        &self,
+        draft: &ReportDraft,
+        photos: &[PreparedPhoto],
+        after_photos: &[PreparedPhoto],
+    ) -> Result<Report> {
+        check_draft(draft, photos.len())?;
+        self.check_fixed_on_spot(draft, after_photos.len())?;
+        self.store_report(draft, photos, Some(after_photos))
+    }
+
+    fn check_fixed_on_spot(&self, draft: &ReportDraft, after_photos: usize) -> Result<()> {
+        if draft.reporter.role != ReporterRole::GridWorker {
+            return Err(Error::InvalidInput("only a grid worker reports a problem fixed on the spot".into()));
+        }
+        if after_photos == 0 {
+            return Err(Error::InvalidInput("a problem fixed on the spot needs at least one after-photo".into()));
+        }
+        if after_photos > rules::MAX_PHOTOS_PER_REPORT {
+            return Err(Error::InvalidInput(format!("a report takes at most {} after-photos", rules::MAX_PHOTOS_PER_REPORT)));
+        }
+        if let Some(me) = self.db.read(store::tasks::me)?
+            && me.role != Role::GridWorker
+        {
+            return Err(Error::InvalidInput(format!("a {} may not report a problem fixed on the spot; grid workers do", me.role)));
+        }
+        Ok(())
     }
 
     /// Stores a report whose photos are already prepared (see [`photo::prepare`]).
     pub fn create_report_from_prepared(&self, draft: &ReportDraft, photos: &[PreparedPhoto]) -> Result<Report> {
         check_draft(draft, photos.len())?;
+        self.store_report(draft, photos, None)
+    }
+
+    /// Stores a checked draft; `after` makes it a report fixed on the spot.
+    fn store_report(&self, draft: &ReportDraft, photos: &[PreparedPhoto], after: Option<&[PreparedPhoto]>) -> Result<Report> {
         let location = domain::location::resolve(draft.location.as_ref(), photos.iter().map(PreparedPhoto::geotag))?;
         let report = Report {
             id: ReportId::new(),
             category: draft.category.clone(),
             note: draft.note.trim().to_owned(),
             location,
-            photos: photos
-                .iter()
-                .map(|p| PhotoRef { sha256: p.sha256.clone(), width: p.width, height: p.height, bytes: p.rendition.len() as u64 })
-                .collect(),
+            photos: photos.iter().map(photo_ref).collect(),
             reporter: draft.reporter.clone(),
             taken_at: photos.iter().find_map(|p| p.metadata.taken_at).map(|t| t.to_rfc3339()),
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
             sync_state: SyncState::Pending,
             sync_error: None,
             status: ReportStatus::Submitted,
-            fixed_on_spot: false,
-            after_photos: Vec::new(),
+            fixed_on_spot: after.is_some(),
+            after_photos: after.unwrap_or_default().iter().map(photo_ref).collect(),
         };
         // Files first, durably; the rows that point at them after.
-        for photo in photos {
-            self.blobs.put(BlobKind::Rendition, &photo.sha256, &photo.rendition)?;
-            self.blobs.put(BlobKind::Thumbnail, &photo.sha256, &photo.thumbnail)?;
+        let all = || photos.iter().chain(after.unwrap_or_default());
+        for photo in all() {
+            self.put_photo(photo)?;
         }
-        let thumbnail_bytes: Vec<u64> = photos.iter().map(|p| p.thumbnail.len() as u64).collect();
+        let thumbnail_bytes: Vec<u64> = all().map(|p| p.thumbnail.len() as u64).collect();
         self.db.write(|tx| store::insert_report(tx, &report, &thumbnail_bytes))?;
         Ok(report)
     }
@@ -145,16 +214,147 @@ impl Store {
         self.db.read(store::outbox_len)
     }
 
-    /// The file of a stored photo's rendition or thumbnail.
+    /// The file of a stored photo's rendition or thumbnail. For the photos
+    /// of a case in the task list, the device holds the thumbnail only.
     pub fn photo_path(&self, sha256: &str, kind: BlobKind) -> Result<PathBuf> {
         if !is_sha256_hex(sha256) {
             return Err(Error::InvalidInput(format!("`{sha256}` is not a sha256 (64 lower-case hex digits)")));
         }
-        if !self.db.read(|tx| store::photo_exists(tx, sha256))? {
+        let held = self.db.read(|tx| match kind {
+            BlobKind::Rendition => store::photo_exists(tx, sha256),
+            BlobKind::Thumbnail => store::tasks::has_thumbnail(tx, sha256),
+        })?;
+        if !held {
             return Err(Error::PhotoNotFound(sha256.to_owned()));
         }
         Ok(self.blobs.path(kind, sha256))
     }
+
+    /// Who the server said this device's user is, at the last sync; `None`
+    /// before the first.
+    pub fn me(&self) -> Result<Option<protocol::Me>> {
+        self.db.read(store::tasks::me)
+    }
+
+    /// The cases this user may act on, as the last sync brought them, with
+    /// this device's actions not yet sent applied: the server's order
+    /// (newest change first), then the cases kept because this device acted
+    /// on them (see [`domain::task::KEEP_ACTED_ON_MS`]). Empty before the
+    /// first sync, and for a resident or a coordinator.
+    pub fn tasks(&self) -> Result<Vec<TaskView>> {
+        let now = now_ms();
+        self.db.read(|tx| {
+            let me = store::tasks::me(tx)?;
+            store::tasks::list_tasks(tx)?
+                .into_iter()
+                .map(|stored| {
+                    let own = store::tasks::actions_of(tx, &stored.task.id)?;
+                    Ok(domain::task::view(&stored.task, me.as_ref(), &own, stored.in_feed, now))
+                })
+                .collect()
+        })
+    }
+
+    /// One case of the task list, with its history and this device's own actions on it.
+    pub fn task(&self, id: &str) -> Result<TaskDetail> {
+        let now = now_ms();
+        self.db.read(|tx| {
+            let stored = store::tasks::get_task(tx, id)?.ok_or_else(|| Error::TaskNotFound(id.to_owned()))?;
+            let me = store::tasks::me(tx)?;
+            let actions = store::tasks::actions_of(tx, id)?;
+            let task = domain::task::view(&stored.task, me.as_ref(), &actions, stored.in_feed, now);
+            Ok(TaskDetail { task, history: stored.task.history, actions })
+        })
+    }
+
+    /// Takes an action on a case, offline: checked here against the same
+    /// rules and workflow table the server uses ([`rules::check_action`],
+    /// [`domain::workflow::judge`]), from the case's status as this device
+    /// knows it (the server's last word with this device's pending actions
+    /// applied, so that a rectify may be followed by a verify but not by a
+    /// second rectify), then queued with its after-photos, which are stored
+    /// like a report's. The next sync sends it, in the order taken; the
+    /// server decides again and may refuse it (the action then shows
+    /// `failed` with the server's reason). A refusal here stores nothing.
+    pub fn act(&self, report_id: &str, action: &TaskAction) -> Result<OwnAction> {
+        let note = |text: &Option<String>| text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+        let mut request = protocol::ActionRequest {
+            action_id: uuid::Uuid::now_v7().hyphenated().to_string(),
+            action: action.action,
+            note: note(&action.note),
+            public_note: note(&action.public_note),
+            department: None,
+            due_at: action.due_at.as_deref().map(str::trim).map(str::to_owned),
+            duplicate_of: None,
+            // Placeholders of the right count until the photos are prepared:
+            // the cheap checks go first, so a refusal costs no photo decode.
+            photos: vec!["0".repeat(64); action.photos.len()],
+        };
+        rules::check_action(&request, now_ms())?;
+        self.db.read(|tx| judge_action(tx, report_id, action.action))?;
+        let photos = action.photos.iter().map(prepare_source).collect::<Result<Vec<_>>>()?;
+        request.photos = photos.iter().map(|p| p.sha256.clone()).collect();
+        for photo in &photos {
+            self.put_photo(photo)?;
+        }
+        let taken_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let refs: Vec<(PhotoRef, u64)> = photos.iter().map(|p| (photo_ref(p), p.thumbnail.len() as u64)).collect();
+        self.db.write(|tx| {
+            // Judged again under the write lock: another process may have
+            // acted on the case since.
+            judge_action(tx, report_id, action.action)?;
+            store::tasks::insert_action(tx, &request, report_id, &refs, &taken_at)?;
+            store::tasks::get_action(tx, &request.action_id)?.ok_or_else(|| Error::StoreDamaged("a queued action vanished".into()))
+        })
+    }
+
+    /// How many actions wait to be sent.
+    pub fn pending_action_count(&self) -> Result<u64> {
+        self.db.read(store::tasks::pending_action_count)
+    }
+
+    /// A prepared photo's files, durably, before any row points at them.
+    fn put_photo(&self, photo: &PreparedPhoto) -> Result<()> {
+        self.blobs.put(BlobKind::Rendition, &photo.sha256, &photo.rendition)?;
+        self.blobs.put(BlobKind::Thumbnail, &photo.sha256, &photo.thumbnail)
+    }
+}
+
+/// Whether `action` may be taken on the case `report_id` now, as this
+/// device knows it: the table's verdict, as a typed error if not.
+fn judge_action(tx: &rusqlite::Transaction, report_id: &str, action: Action) -> Result<()> {
+    use domain::workflow::{Refusal, judge};
+    let stored = store::tasks::get_task(tx, report_id)?.ok_or_else(|| Error::TaskNotFound(report_id.to_owned()))?;
+    let me = store::tasks::me(tx)?;
+    let own = store::tasks::actions_of(tx, report_id)?;
+    let capacities = domain::task::capacities_for(me.as_ref(), &stored.task);
+    let pending = own.iter().filter(|a| a.sync_state == SyncState::Pending);
+    let (status, _) = domain::task::fold(&stored.task, &capacities, pending);
+    match judge(action, status, &capacities) {
+        Ok(_) => Ok(()),
+        Err(Refusal::NotYours) => Err(Error::NotYourAction {
+            action,
+            role: me.map_or(Role::Resident, |m| m.role),
+            status,
+            allowed: domain::workflow::allowed_actions(status, &capacities),
+        }),
+        Err(Refusal::NotNow { allowed }) => Err(Error::ActionNotAllowed { action, status, allowed }),
+    }
+}
+
+fn photo_ref(p: &PreparedPhoto) -> PhotoRef {
+    PhotoRef { sha256: p.sha256.clone(), width: p.width, height: p.height, bytes: p.rendition.len() as u64 }
+}
+
+fn prepare_source(source: &PhotoSource) -> Result<PreparedPhoto> {
+    match source {
+        PhotoSource::Path(path) => photo::prepare(&read_photo_file(path)?),
+        PhotoSource::Bytes(bytes) => photo::prepare(bytes),
+    }
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
 }
 
 #[cfg(feature = "sync")]

@@ -332,6 +332,21 @@ pub struct CaseEvent {
     pub photos: Vec<String>,
 }
 
+/// What the device reads of the report view a taken action answers with
+/// (`POST /v1/reports/{id}/actions` → 200): the case's state after it. The
+/// view carries more; a reader ignores what it does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseState {
+    pub id: String,
+    pub status: ReportStatus,
+    #[serde(default)]
+    pub due_at: Option<String>,
+    #[serde(default)]
+    pub overdue: bool,
+    #[serde(default)]
+    pub allowed_actions: Vec<Action>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`,

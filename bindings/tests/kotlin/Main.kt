@@ -139,6 +139,71 @@ fun typedSyncErrors(photos: File, serverUrl: String, token: String) {
     unavailable.stop(0)
 }
 
+/** A stand-in for the server's task calls: one dispatched case of the grid worker's grid. */
+fun tasksServer(caseId: String, actions: CopyOnWriteArrayList<String>): HttpServer {
+    val server = HttpServer.create(InetSocketAddress("127.0.0.1", 0), 0)
+    fun answer(exchange: com.sun.net.httpserver.HttpExchange, status: Int, body: String) {
+        val bytes = body.toByteArray()
+        exchange.responseHeaders.add("Content-Type", "application/json")
+        exchange.sendResponseHeaders(status, bytes.size.toLong())
+        exchange.responseBody.use { it.write(bytes) }
+    }
+    server.createContext("/") { exchange ->
+        val body = String(exchange.requestBody.readAllBytes())
+        val path = exchange.requestURI.path
+        when {
+            path == "/v1/tasks" -> answer(exchange, 200, """{"me": {"name": "李", "role": "grid_worker", "grid_id": "G-7"}, "tasks": [
+                {"id": "$caseId", "category": "garbage", "note": "", "location": null, "photos": [], "created_at": "2026-12-01T08:00:00.000Z",
+                 "status": "dispatched", "grid_id": "G-7", "department": "cg", "due_at": "2020-01-01T00:00:00Z", "overdue": true,
+                 "allowed_actions": ["rectify"], "history": []}]}""")
+            path == "/v1/changes" -> answer(exchange, 200, """{"changes": [], "next_cursor": null, "has_more": false}""")
+            path == "/v1/uploads/batch" -> {
+                val sha = Regex("\"sha256\":\"([0-9a-f]{64})\",\"length\":(\\d+)").find(body)!!
+                answer(exchange, 200, """{"uploads": [{"sha256": "${sha.groupValues[1]}", "offset": ${sha.groupValues[2]}, "length": ${sha.groupValues[2]}, "complete": true}]}""")
+            }
+            path == "/v1/reports/$caseId/actions" -> {
+                actions.add(body)
+                answer(exchange, 409, """{"error": "invalid_transition", "message": "the case is `closed` (verify by 王 at 14:02)", "status": "closed", "allowed_actions": ["reopen"]}""")
+            }
+            else -> answer(exchange, 404, """{"error": "not_found", "message": "no such route"}""")
+        }
+    }
+    server.start()
+    return server
+}
+
+/** Cases worked offline: judged here, queued, refused by the server with its reason. */
+fun tasksOffline(photos: File) {
+    val caseId = "01936f3e-1c2d-7a8b-9c0d-112233445566"
+    Store(Files.createTempDirectory("suishoupai-kotlin-tasks").toFile().path).use { store ->
+        check("no tasks before a sync", store.tasks().isEmpty() && store.me() == null)
+        expectError<SuishoupaiException.NotFound>("acting on an unknown case is NotFound") {
+            store.act(caseId, TaskAction(action = Action.VERIFY))
+        }
+        val actions = CopyOnWriteArrayList<String>()
+        val server = tasksServer(caseId, actions)
+        store.login("http://127.0.0.1:${server.address.port}", "t0k")
+        val summary = store.sync()
+        val tasks = store.tasks()
+        check("sync brings the task list", summary.tasks == 1uL && tasks.size == 1 && tasks[0].allowedActions == listOf(Action.RECTIFY)) { "$summary $tasks" }
+        check("overdue by the device's clock", tasks[0].overdue && tasks[0].status == ReportStatus.DISPATCHED)
+        try {
+            store.act(caseId, TaskAction(action = Action.VERIFY))
+            check("verify of a dispatched case is refused", false)
+        } catch (e: SuishoupaiException.ActionNotAllowed) {
+            check("verify of a dispatched case is ActionNotAllowed, with what is allowed", e.status == ReportStatus.DISPATCHED && e.allowedActions == listOf(Action.RECTIFY)) { "$e" }
+        }
+        val taken = store.act(caseId, TaskAction(action = Action.RECTIFY, note = "已清理", photos = listOf(File(photos, "no_exif.jpg").readBytes())))
+        check("act queues offline", taken.syncState == SyncState.PENDING && store.pendingActionCount() == 1uL && actions.isEmpty())
+        check("the case as the device knows it", store.task(caseId).task.status == ReportStatus.RECTIFIED)
+        store.sync()
+        val mine = store.task(caseId).actions.single()
+        check("the server's refusal is kept with its reason", mine.syncState == SyncState.FAILED && mine.syncError!!.contains("王") && actions.size == 1) { "$mine" }
+        check("the case is as the server's feed says, with nothing pending", store.task(caseId).task.let { it.status == ReportStatus.DISPATCHED && it.pendingActions == 0u })
+        server.stop(0)
+    }
+}
+
 fun main(args: Array<String>) {
     val photos = File(args[0])
     val bad = File(args[1])
@@ -227,6 +292,7 @@ fun main(args: Array<String>) {
         }
     }
     dataDir.deleteRecursively()
+    tasksOffline(photos)
 
     println("kotlin: $passed passed, $failed failed")
     if (failed > 0) System.exit(1)

@@ -1,12 +1,22 @@
 """Sync through the bindings against a real suishoupai-server on loopback."""
 
 import asyncio
+import os
+import subprocess
 import threading
 import time
+import uuid
 
 import pytest
 
 from conftest import photo, suishoupai
+
+
+def uuid7():
+    """A UUIDv7 (RFC 9562), as the server wants action ids: Python 3.11 has none."""
+    ms = int(time.time() * 1000)
+    rand = int.from_bytes(os.urandom(10), "big")
+    return uuid.UUID(int=(ms << 80) | (0x7 << 76) | (((rand >> 62) & 0xFFF) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1)))
 
 PHOTOS = ["google_pixel_N_E.jpg", "canon_eos600d_N_W.jpg", "samsung_sm-g930f_N_E.jpg", "nikon_coolpixp6000_N_E.jpg",
           "apple_iphone4_N_E.jpg", "dji_flir_N_W_below_sea_level.jpg"]
@@ -73,9 +83,13 @@ def test_coordinator_status_change_is_pulled(sp, store, server):
     [report, other] = capture(sp, store, 2)
     store.login(server.url, token)
     store.sync()
-    status, body = server.api(coordinator, "POST", f"/v1/reports/{report.id}/status",
-                              {"status": "dispatched", "note": "城管处理", "department": "d1"})
-    assert status == 200, body
+    subprocess.run([server.binary, "--data", str(server.data), "department", "add", "--code", "d1", "--name", "城管"],
+                   check=True, capture_output=True)
+    for action in [{"action": "accept"},
+                   {"action": "dispatch", "public_note": "城管处理", "department": "d1", "due_at": "2099-01-01T00:00:00Z"}]:
+        status, body = server.api(coordinator, "POST", f"/v1/reports/{report.id}/actions",
+                                  {"action_id": str(uuid7()), **action})
+        assert status == 200, body
     summary = store.sync()
     assert summary.pulled >= 1 and summary.pushed == 0
     assert store.get_report(report.id).status == sp.ReportStatus.DISPATCHED

@@ -115,7 +115,17 @@ api = {
     "convertCoordinates(...)": r"public func convertCoordinates\(latitude:Double,longitude:Double,from:Crs,to:Crs\)throws->Coordinates",
     "protocol SyncObserver": r"public protocol SyncObserver:[^{]*\{[^}]*func onProgress\(done:UInt64,total:UInt64\)",
     "struct ReportDraft": r"public struct ReportDraft\b",
-    "ReportDraft.init defaults": r'public init\(category:String,photoPaths:\[String\]=\[\],note:String="",deviceLocation:DeviceLocation\?=nil,pin:ManualPin\?=nil,role:ReporterRole\?=nil,gridId:String\?=nil,allowWithoutLocation:Bool=false\)',
+    "ReportDraft.init defaults": r'public init\(category:String,photoPaths:\[String\]=\[\],note:String="",deviceLocation:DeviceLocation\?=nil,pin:ManualPin\?=nil,role:ReporterRole\?=nil,gridId:String\?=nil,allowWithoutLocation:Bool=false,fixedOnSpot:Bool=false,afterPhotoPaths:\[String\]=\[\]\)',
+    "tasks()": r"func tasks\(\)throws->\[Task\]",
+    "task(id:)": r"func task\(id:String\)throws->TaskDetail",
+    "act(reportId:action:)": r"func act\(reportId:String,action:TaskAction\)throws->OwnAction",
+    "me()": r"func me\(\)throws->Me\?",
+    "struct Task": r"public struct Task\b.*?public var allowedActions:\[Action\]",
+    "struct TaskDetail": r"public struct TaskDetail\b.*?public var actions:\[OwnAction\]",
+    "struct OwnAction": r"public struct OwnAction\b.*?public var syncError:String\?",
+    "TaskAction.init defaults": r'public init\(action:Action,note:String\?=nil,publicNote:String\?=nil,dueAt:String\?=nil,photoPaths:\[String\]=\[\],photos:\[Data\]=\[\]\)',
+    "enum Action": r"public enum Action\b.*?case rectify .*?case verify .*?case reopen",
+    "enum Role": r"public enum Role\b.*?case gridWorker",
     "struct DeviceLocation": r"public struct DeviceLocation\b.*?public var accuracyM:Double\?",
     "struct ManualPin": r"public struct ManualPin\b",
     "struct Report": r"public struct Report\b.*?public var syncState:SyncState",
@@ -146,6 +156,8 @@ for variant, fields in [
     ("RetryLater", "count:UInt64,reason:String,summary:SyncSummary"),
 ]:
     check(f"swift error case {variant}({fields})", f"case {variant}({fields})" in code)
+check("swift error case ActionNotAllowed(reason:status:allowedActions:)",
+      "case ActionNotAllowed(reason:String,status:ReportStatus,allowedActions:[Action])" in code)
 check("swift SyncListener protocol", re.search(r"public protocol SyncListener\b.*?func onSyncFinished\(summary:SyncSummary,error:SuishoupaiError\?\)", code) is not None)
 check("swift SyncSummary has pending and failed", re.search(r"public struct SyncSummary\b.*?public var pending:UInt64.*?public var failed:UInt64", code) is not None)
 

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use suishoupai_core::{
-    BlobKind, CATEGORIES, Crs, Error, LatLon, Locale, LocationInput, LocationSource, PhotoSource, Report, ReportDraft, ReportId, Reporter,
-    ReporterRole, Result, Store, domain::geo, photo, sync::Trigger,
+    Action, BlobKind, CATEGORIES, Crs, Error, LatLon, Locale, LocationInput, LocationSource, PhotoSource, Report, ReportDraft, ReportId,
+    Reporter, ReporterRole, Result, Store, TaskAction, TaskDetail, domain::geo, photo, sync::Trigger,
 };
 
 #[derive(Parser)]
@@ -30,6 +30,9 @@ enum Command {
     /// Make, list and show reports.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// The cases a grid worker or a department works on, and acting on them; works offline.
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// Coordinate conversions between WGS-84, GCJ-02 (AMap, Tencent) and BD-09 (Baidu).
     #[command(subcommand)]
     Geo(GeoCommand),
@@ -40,8 +43,8 @@ enum Command {
         #[arg(long)]
         token: String,
     },
-    /// Send every queued report and photo, then fetch status changes.
-    /// Exits 0 only when nothing is left to send or fetch.
+    /// Send every queued report, action and photo, then fetch status
+    /// changes and the task list. Exits 0 only when nothing is left to send or fetch.
     Sync {
         /// Also send reports the server refused before.
         #[arg(long)]
@@ -93,6 +96,68 @@ enum ReportCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum TaskCommand {
+    /// The cases this user may act on, as the last sync brought them, with
+    /// this device's actions not yet sent applied.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One case, its history, and this device's own actions on it.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Takes an action on a case, offline: checked against the workflow
+    /// here, queued, and sent at the next sync in the order taken.
+    Act(ActArgs),
+}
+
+#[derive(Args)]
+struct ActArgs {
+    id: String,
+    #[arg(long, value_enum)]
+    action: ActionArg,
+    /// Internal note (`return`, `rectify` and `reopen` need one).
+    #[arg(long)]
+    note: Option<String>,
+    /// A note shown to the reporter.
+    #[arg(long)]
+    public_note: Option<String>,
+    /// New deadline, RFC 3339 (`reopen` needs one), e.g. 2026-12-02T18:00:00+08:00.
+    #[arg(long, value_name = "RFC3339")]
+    due_at: Option<String>,
+    /// An after-photo (`rectify` needs at least one); repeat for several.
+    #[arg(long = "photo", value_name = "FILE")]
+    photos: Vec<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+/// The actions of the people in the field.
+#[derive(Clone, Copy, ValueEnum)]
+enum ActionArg {
+    Rectify,
+    Verify,
+    Reopen,
+    Acknowledge,
+    Return,
+}
+
+impl From<ActionArg> for Action {
+    fn from(arg: ActionArg) -> Action {
+        match arg {
+            ActionArg::Rectify => Action::Rectify,
+            ActionArg::Verify => Action::Verify,
+            ActionArg::Reopen => Action::Reopen,
+            ActionArg::Acknowledge => Action::Acknowledge,
+            ActionArg::Return => Action::Return,
+        }
+    }
+}
+
 #[derive(Args)]
 struct NewReport {
     /// Category code, e.g. garbage, illegal_parking, flying_wire_charging.
@@ -117,11 +182,19 @@ struct NewReport {
     /// The location is a pin the user placed on a map, not the device's fix.
     #[arg(long, requires = "lat")]
     pin: bool,
-    #[arg(long, value_enum, default_value = "resident")]
-    reporter: ReporterArg,
+    /// Who reports: resident unless given (grid-worker with --fixed-on-spot).
+    #[arg(long, value_enum)]
+    reporter: Option<ReporterArg>,
     /// The grid cell a grid worker is patrolling.
     #[arg(long)]
     grid: Option<String>,
+    /// 即查即改: a grid worker fixed the problem on the spot; the report
+    /// arrives rectified, awaiting verification. Needs --after-photo.
+    #[arg(long, requires = "after_photos")]
+    fixed_on_spot: bool,
+    /// A photo of the fix, with --fixed-on-spot; repeat for several.
+    #[arg(long = "after-photo", value_name = "FILE", requires = "fixed_on_spot")]
+    after_photos: Vec<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -213,6 +286,12 @@ fn sync(store: &Store, retry_failed: bool, json: bool) -> Result<()> {
             "sent {} report(s), fetched {} change(s); uploaded {} photo bytes, skipped {} the server had",
             summary.pushed, summary.pulled, summary.uploaded_bytes, summary.skipped_bytes
         );
+        if summary.actions_sent + summary.actions_refused + summary.actions_pending > 0 {
+            println!(
+                "sent {} action(s), {} refused by the server (see `task show`), {} still queued",
+                summary.actions_sent, summary.actions_refused, summary.actions_pending
+            );
+        }
     }
     outcome.map(|_| ())
 }
@@ -273,15 +352,22 @@ fn run(cli: Cli) -> Result<()> {
                 }),
                 _ => None,
             };
+            let default_role = if args.fixed_on_spot { ReporterArg::GridWorker } else { ReporterArg::Resident };
             let reporter = Reporter {
-                role: match args.reporter {
+                role: match args.reporter.unwrap_or(default_role) {
                     ReporterArg::Resident => ReporterRole::Resident,
                     ReporterArg::GridWorker => ReporterRole::GridWorker,
                 },
                 grid_id: args.grid,
             };
             let photos: Vec<PhotoSource> = args.photos.into_iter().map(PhotoSource::Path).collect();
-            let report = store.create_report(&ReportDraft { category: args.category, note: args.note, location, reporter }, &photos)?;
+            let draft = ReportDraft { category: args.category, note: args.note, location, reporter };
+            let report = if args.fixed_on_spot {
+                let after: Vec<PhotoSource> = args.after_photos.into_iter().map(PhotoSource::Path).collect();
+                store.create_fixed_on_spot_report(&draft, &photos, &after)?
+            } else {
+                store.create_report(&draft, &photos)?
+            };
             if args.json {
                 print_json(&report);
             } else {
@@ -313,6 +399,44 @@ fn run(cli: Cli) -> Result<()> {
             let report = open_store(cli.data)?.get_report(&ReportId::parse(&id)?)?;
             if json { print_json(&report) } else { print_report(&report) }
         }
+        Command::Task(TaskCommand::List { json }) => {
+            let tasks = open_store(cli.data)?.tasks()?;
+            if json {
+                print_json(&tasks);
+            } else {
+                for t in &tasks {
+                    println!(
+                        "{}  {:20}  {:11}  due {:25}{}  may: {}",
+                        t.id,
+                        t.category,
+                        t.status,
+                        t.due_at.as_deref().unwrap_or("-"),
+                        if t.overdue { "  OVERDUE" } else { "" },
+                        actions_text(&t.allowed_actions)
+                    );
+                }
+            }
+        }
+        Command::Task(TaskCommand::Show { id, json }) => {
+            let detail = open_store(cli.data)?.task(&id)?;
+            if json { print_json(&detail) } else { print_task(&detail) }
+        }
+        Command::Task(TaskCommand::Act(args)) => {
+            let store = open_store(cli.data)?;
+            let action = TaskAction {
+                action: args.action.into(),
+                note: args.note,
+                public_note: args.public_note,
+                due_at: args.due_at,
+                photos: args.photos.into_iter().map(PhotoSource::Path).collect(),
+            };
+            let taken = store.act(&args.id, &action)?;
+            if args.json {
+                print_json(&taken);
+            } else {
+                println!("{} {} on {}: queued, sent at the next sync", taken.action, taken.action_id, taken.report_id);
+            }
+        }
         Command::Geo(GeoCommand::Convert { from, to, lat, lon, json }) => {
             suishoupai_core::rules::check_coordinates(lat, lon)?;
             let out = geo::convert(LatLon { latitude: lat, longitude: lon }, from.into(), to.into());
@@ -340,6 +464,50 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn actions_text(actions: &[Action]) -> String {
+    if actions.is_empty() { "-".into() } else { actions.iter().map(|a| a.code()).collect::<Vec<_>>().join(", ") }
+}
+
+fn print_task(d: &TaskDetail) {
+    let t = &d.task;
+    println!("case      {}", t.id);
+    println!("category  {}", t.category);
+    if !t.note.is_empty() {
+        println!("note      {}", t.note);
+    }
+    match &t.location {
+        Some(l) => println!("location  {:.6}, {:.6}", l.latitude, l.longitude),
+        None => println!("location  -"),
+    }
+    println!(
+        "status    {}{}",
+        t.status,
+        if t.status != t.server_status { format!(" (server: {})", t.server_status) } else { String::new() }
+    );
+    println!("due       {}{}", t.due_at.as_deref().unwrap_or("-"), if t.overdue { " OVERDUE" } else { "" });
+    println!("may       {}", actions_text(&t.allowed_actions));
+    for e in &d.history {
+        let what = e.action.map_or("reported", |a| a.code());
+        println!(
+            "history   {}  {:12} -> {:11} {}{}",
+            e.at,
+            what,
+            e.status,
+            e.actor.as_deref().unwrap_or(""),
+            e.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default()
+        );
+    }
+    for a in &d.actions {
+        println!(
+            "mine      {}  {:12} {}{}",
+            a.taken_at,
+            a.action,
+            a.sync_state,
+            a.sync_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
+        );
+    }
 }
 
 fn print_report(r: &Report) {

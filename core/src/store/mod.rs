@@ -5,6 +5,7 @@
 
 pub mod blobs;
 pub mod schema;
+pub mod tasks;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -69,12 +70,14 @@ impl Database {
 }
 
 /// A report row as it goes in: the report and its already-stored photos.
+/// `thumbnail_bytes` gives the size of each photo's thumbnail file, the
+/// report's photos first, then its after-photos.
 pub fn insert_report(tx: &Transaction, report: &Report, thumbnail_bytes: &[u64]) -> Result<()> {
     let location = report.location.as_ref();
     tx.prepare_cached(
         "INSERT INTO reports (id, category, note, latitude, longitude, location_source, accuracy_m,
-                              reporter_role, grid_id, taken_at, created_at, status, sync_state, sync_error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                              reporter_role, grid_id, taken_at, created_at, status, sync_state, sync_error, fixed_on_spot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         report.id.to_string(),
@@ -91,11 +94,20 @@ pub fn insert_report(tx: &Transaction, report: &Report, thumbnail_bytes: &[u64])
         report.status.code(),
         report.sync_state.code(),
         report.sync_error,
+        report.fixed_on_spot,
     ])?;
-    for (position, (photo, thumb)) in report.photos.iter().zip(thumbnail_bytes).enumerate() {
-        tx.prepare_cached("INSERT OR IGNORE INTO photos (sha256, width, height, bytes, thumbnail_bytes) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![photo.sha256, photo.width, photo.height, photo.bytes as i64, *thumb as i64])?;
+    let (before, after) = thumbnail_bytes.split_at(report.photos.len().min(thumbnail_bytes.len()));
+    for (position, (photo, thumb)) in report.photos.iter().zip(before).enumerate() {
+        insert_photo(tx, photo, *thumb)?;
         tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)")?.execute(params![
+            report.id.to_string(),
+            position as i64,
+            photo.sha256
+        ])?;
+    }
+    for (position, (photo, thumb)) in report.after_photos.iter().zip(after).enumerate() {
+        insert_photo(tx, photo, *thumb)?;
+        tx.prepare_cached("INSERT INTO report_after_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)")?.execute(params![
             report.id.to_string(),
             position as i64,
             photo.sha256
@@ -105,8 +117,16 @@ pub fn insert_report(tx: &Transaction, report: &Report, thumbnail_bytes: &[u64])
     Ok(())
 }
 
+/// A photo row for a rendition (and thumbnail) already on disk; a photo
+/// stored before (the same pixels in another report or action) stays as is.
+pub fn insert_photo(tx: &Transaction, photo: &PhotoRef, thumbnail_bytes: u64) -> Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO photos (sha256, width, height, bytes, thumbnail_bytes) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![photo.sha256, photo.width, photo.height, photo.bytes as i64, thumbnail_bytes as i64])?;
+    Ok(())
+}
+
 const REPORT_COLUMNS: &str = "id, category, note, latitude, longitude, location_source, accuracy_m, reporter_role, grid_id,
-                              taken_at, created_at, status, sync_state, sync_error";
+                              taken_at, created_at, status, sync_state, sync_error, fixed_on_spot";
 
 fn report_from_row(row: &Row) -> rusqlite::Result<Report> {
     // Values were checked on the way in; a bad one here means the file was
@@ -137,13 +157,24 @@ fn report_from_row(row: &Row) -> rusqlite::Result<Report> {
         status: ReportStatus::from_code(&row.get::<_, String>(11)?).map_err(|e| decode(11, e))?,
         sync_state: SyncState::from_code(&row.get::<_, String>(12)?).map_err(|e| decode(12, e))?,
         sync_error: row.get(13)?,
-        fixed_on_spot: false,
+        fixed_on_spot: row.get(14)?,
         after_photos: Vec::new(),
     })
 }
 
-fn photo_from_row(row: &Row) -> rusqlite::Result<PhotoRef> {
+pub(crate) fn photo_from_row(row: &Row) -> rusqlite::Result<PhotoRef> {
     Ok(PhotoRef { sha256: row.get(0)?, width: row.get(1)?, height: row.get(2)?, bytes: row.get::<_, i64>(3)? as u64 })
+}
+
+/// The after-photos of a report fixed on the spot, in order.
+fn after_photos(tx: &Transaction, id: &str) -> Result<Vec<PhotoRef>> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT p.sha256, p.width, p.height, p.bytes FROM report_after_photos ra JOIN photos p USING (sha256)
+             WHERE ra.report_id = ?1 ORDER BY ra.position",
+        )?
+        .query_map([id], photo_from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn get_report(tx: &Transaction, id: &ReportId) -> Result<Option<Report>> {
@@ -159,6 +190,9 @@ pub fn get_report(tx: &Transaction, id: &ReportId) -> Result<Option<Report>> {
         )?
         .query_map([id.to_string()], photo_from_row)?
         .collect::<rusqlite::Result<_>>()?;
+    if report.fixed_on_spot {
+        report.after_photos = after_photos(tx, &id.to_string())?;
+    }
     Ok(Some(report))
 }
 
@@ -179,6 +213,10 @@ pub fn list_reports(tx: &Transaction) -> Result<Vec<Report>> {
         .collect::<rusqlite::Result<_>>()?;
     for report in &mut reports {
         report.photos = photos.remove(&report.id.to_string()).unwrap_or_default();
+        // Few reports are fixed on the spot: one query each is cheap.
+        if report.fixed_on_spot {
+            report.after_photos = after_photos(tx, &report.id.to_string())?;
+        }
     }
     Ok(reports)
 }
@@ -304,7 +342,13 @@ pub fn apply_status(tx: &Transaction, report_id: &str, status: ReportStatus) -> 
     Ok(tx.prepare_cached("UPDATE reports SET status = ?2 WHERE id = ?1")?.execute([report_id, status.code()])? > 0)
 }
 
-/// When the earliest queued report may be retried (unix ms), if any is queued.
+/// When the earliest queued report or action may be retried (unix ms), if
+/// any is queued.
 pub fn next_attempt_at(tx: &Transaction) -> Result<Option<i64>> {
-    Ok(tx.query_row("SELECT min(next_attempt_at) FROM outbox WHERE failed = 0", [], |r| r.get(0))?)
+    Ok(tx.query_row(
+        "SELECT min(t) FROM (SELECT min(next_attempt_at) AS t FROM outbox WHERE failed = 0
+                             UNION ALL SELECT min(next_attempt_at) FROM actions WHERE sync_state = 'pending')",
+        [],
+        |r| r.get(0),
+    )?)
 }

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_sync_outbox.sql"),
     include_str!("migrations/0003_sync_client.sql"),
     include_str!("migrations/0004_list_order_index.sql"),
+    include_str!("migrations/0005_case_workflow.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -32,6 +33,33 @@ mod tests {
         let (state, queued): (String, i64) =
             old.query_row("SELECT sync_state, (SELECT count(*) FROM outbox) FROM reports", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!((state.as_str(), queued), ("pending", 0), "old rows keep their data and get the defaults");
+    }
+
+    #[test]
+    fn upgraded_v4_store_equals_fresh_store() {
+        // A store as version 4 of the app left it: reports synced and queued,
+        // an outbox with a backoff, settings, a photo known to be uploaded.
+        let old = testing::upgraded_equals_fresh(MIGRATIONS, include_str!("testdata/store_v4.sql"), 4);
+        let rows: Vec<(String, i64, String)> = old
+            .prepare("SELECT id, fixed_on_spot, sync_state FROM reports ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|(_, fixed, _)| *fixed == 0), "old reports were not fixed on the spot");
+        assert_eq!(rows[1].2, "pending");
+        let kept: (i64, i64, String, i64, i64) = old
+            .query_row(
+                "SELECT (SELECT attempts FROM outbox), (SELECT count(*) FROM uploaded_photos), (SELECT value FROM settings WHERE key = 'pull_cursor'),
+                        (SELECT count(*) FROM tasks) + (SELECT count(*) FROM actions) + (SELECT count(*) FROM report_after_photos),
+                        (SELECT count(*) FROM report_photos)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (2, 1, "17".to_owned(), 0, 2), "the queue, the settings and the photos are kept; the new tables start empty");
     }
 
     #[test]

@@ -181,8 +181,8 @@ fn work(store: &Store, shared: &Shared) {
             Ok(_) => retry_delay = MIN_RETRY_DELAY,
             // Offline or dropped: the wait above sorts out which.
             Err(Error::Cancelled) => {}
-            // Queued reports wait out their backoff; sleep until the first expires.
-            Err(Error::SyncIncomplete { summary, .. }) if summary.pending > 0 => {
+            // Queued reports or actions wait out their backoff; sleep until the first expires.
+            Err(Error::SyncIncomplete { summary, .. }) if summary.pending > 0 || summary.actions_pending > 0 => {
                 let until_due = next_due_in(store).unwrap_or(Duration::ZERO);
                 wake_at = Some(Instant::now() + until_due.max(retry_delay));
                 retry_delay = (retry_delay * 2).min(MAX_RETRY_DELAY);

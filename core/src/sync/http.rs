@@ -6,9 +6,15 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 
-use super::transport::Transport;
+use super::transport::{ActOutcome, Transport};
 use crate::error::{Error, Result};
-use crate::protocol::{ChangesPage, ErrorBody, PushRequest, PushResponse, UploadBatch, UploadBatchStates, UploadCreate, UploadState};
+use crate::protocol::{
+    ActionRequest, CaseState, ChangesPage, ErrorBody, PushRequest, PushResponse, TaskFeed, UploadBatch, UploadBatchStates, UploadCreate,
+    UploadState,
+};
+
+/// The largest thumbnail taken from the server: a 320 px JPEG is ~30 KB.
+const MAX_THUMBNAIL_BYTES: u64 = 1024 * 1024;
 
 pub struct HttpTransport {
     client: Client,
@@ -50,14 +56,34 @@ impl HttpTransport {
             .json::<ErrorBody>()
             .map(|b| b.message)
             .unwrap_or_else(|_| status.canonical_reason().unwrap_or("no reason given").to_owned());
-        if status == StatusCode::UNAUTHORIZED {
-            Err(Error::TokenRefused(message))
-        } else if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
-            Err(Error::ServerUnavailable { status: status.as_u16(), message })
-        } else {
-            Err(Error::ServerRefused { status: status.as_u16(), message })
-        }
+        Err(sort_error(status, message))
     }
+}
+
+/// A non-2xx answer as one of the transport's errors.
+fn sort_error(status: StatusCode, message: String) -> Error {
+    if status == StatusCode::UNAUTHORIZED {
+        Error::TokenRefused(message)
+    } else if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+        Error::ServerUnavailable { status: status.as_u16(), message }
+    } else {
+        Error::ServerRefused { status: status.as_u16(), message }
+    }
+}
+
+/// The fields of an action's error body the device reads (see
+/// [`crate::protocol::InvalidTransitionBody`] and
+/// [`crate::protocol::MissingPhotosBody`]); the rest it ignores.
+#[derive(serde::Deserialize)]
+struct ActionErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    missing: Vec<String>,
+    #[serde(default)]
+    status: Option<crate::domain::ReportStatus>,
 }
 
 impl Transport for HttpTransport {
@@ -97,6 +123,53 @@ impl Transport for HttpTransport {
             request = request.query(&[("cursor", cursor)]);
         }
         self.send(request)?.json().map_err(network)
+    }
+
+    fn act(&self, report_id: &str, request: &ActionRequest) -> Result<ActOutcome> {
+        let response =
+            self.request(reqwest::Method::POST, &format!("/v1/reports/{report_id}/actions")).json(request).send().map_err(network)?;
+        let status = response.status();
+        if status.is_success() {
+            // Lenient: the report view carries more than the device reads.
+            return response.json::<CaseState>().map(ActOutcome::Taken).map_err(network);
+        }
+        // A body that does not parse still sorts by its status.
+        let body = response.json::<ActionErrorBody>().ok();
+        let message = body
+            .as_ref()
+            .map(|b| b.message.clone())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("no reason given").to_owned());
+        match sort_error(status, message) {
+            Error::ServerRefused { status: 409, .. } if body.as_ref().is_some_and(|b| b.error == "missing_photos") => {
+                Ok(ActOutcome::MissingPhotos(body.map(|b| b.missing).unwrap_or_default()))
+            }
+            Error::ServerRefused { status, message } => {
+                let case_status = body.as_ref().and_then(|b| b.status);
+                let error = body.map(|b| b.error).filter(|e| !e.is_empty()).unwrap_or_else(|| status.to_string());
+                Ok(ActOutcome::Refused { error, message, status: case_status })
+            }
+            e => Err(e),
+        }
+    }
+
+    fn tasks(&self) -> Result<TaskFeed> {
+        self.send(self.request(reqwest::Method::GET, "/v1/tasks"))?.json().map_err(network)
+    }
+
+    fn thumbnail(&self, sha256: &str) -> Result<Vec<u8>> {
+        let response = self.send(self.request(reqwest::Method::GET, &format!("/v1/photos/{sha256}/thumbnail")))?;
+        if response.content_length().is_some_and(|n| n > MAX_THUMBNAIL_BYTES) {
+            return Err(Error::ServerRefused { status: 413, message: format!("the thumbnail of {sha256} is larger than a thumbnail") });
+        }
+        // Read at most one byte past the bound: a body without a length is not trusted either.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_THUMBNAIL_BYTES + 1), &mut bytes)
+            .map_err(|e| Error::Network(format!("reading a thumbnail: {e}")))?;
+        if bytes.len() as u64 > MAX_THUMBNAIL_BYTES {
+            return Err(Error::ServerRefused { status: 413, message: format!("the thumbnail of {sha256} is larger than a thumbnail") });
+        }
+        Ok(bytes)
     }
 }
 

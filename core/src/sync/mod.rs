@@ -1,4 +1,5 @@
-//! The sync client: sends what the outbox holds, then pulls what changed.
+//! The sync client: sends what the outbox holds (reports, then this
+//! device's actions on cases), then pulls what changed and the task feed.
 //!
 //! Every step is safe to repeat, so the client survives being killed at any
 //! instant: photos are uploaded resumably (the server says how much it has),
@@ -9,16 +10,20 @@
 //! - [`transport`]: what the client needs of the server; `http.rs` does it over HTTP.
 //! - `push.rs`: the outbox in rounds, each round's photos first, then its reports.
 //! - `upload.rs`: one round's photos, several in flight, paced by [`pace`].
+//! - `act.rs`: the actions taken on cases, one at a time in the order taken.
 //! - `pull.rs`: the changes feed, page by page.
+//! - `tasks.rs`: the task feed and its thumbnails.
 //! - `retry.rs`: backoff for what may go through later.
 //! - [`auto`]: the background sync while the device is online.
 
+mod act;
 pub mod auto;
 mod http;
 pub mod pace;
 mod pull;
 mod push;
 mod retry;
+mod tasks;
 pub mod transport;
 mod upload;
 
@@ -33,7 +38,7 @@ use crate::store::blobs::BlobStore;
 use crate::store::{self, Database};
 
 pub use self::http::HttpTransport;
-pub use self::transport::Transport;
+pub use self::transport::{ActOutcome, Transport};
 
 pub const SETTING_SERVER: &str = "server_url";
 pub const SETTING_TOKEN: &str = "token";
@@ -91,9 +96,10 @@ pub fn run(db: &Database, blobs: &BlobStore, trigger: Trigger, progress: &dyn Pr
     run_with(db, blobs, &HttpTransport::new(&server, &token)?, trigger, progress)
 }
 
-/// A run over any transport: pushes the queue, then pulls, and says how it
-/// went. `Err(SyncIncomplete)` says what is still queued and why, by its
-/// typed [`SyncCause`]; nothing is lost either way.
+/// A run over any transport: pushes the queued reports, sends the queued
+/// actions, pulls the changes and the task feed, and says how it went.
+/// `Err(SyncIncomplete)` says what is still queued and why, by its typed
+/// [`SyncCause`]; nothing is lost either way.
 pub fn run_with(
     db: &Database,
     blobs: &BlobStore,
@@ -105,26 +111,38 @@ pub fn run_with(
     let total = db.read(store::outbox_counts)?.0;
     progress.on_progress(0, total);
     let run = RunProgress { progress, total };
-    let pushed = push::push_all(db, blobs, transport, trigger, &mut summary, &run);
-    // Pull even when pushing stopped on an item: status changes still arrive.
-    let pulled = match &pushed {
-        Err(Error::Cancelled) => Err(Error::Cancelled),
-        Err(Error::TokenRefused(_)) => Ok(()),
-        _ => pull::pull_all(db, transport, &mut summary, &run),
-    };
+    type Step<'a> = Box<dyn Fn(&mut SyncSummary) -> Result<()> + 'a>;
+    let steps: [Step; 4] = [
+        Box::new(|summary| push::push_all(db, blobs, transport, trigger, summary, &run)),
+        Box::new(|summary| act::send_actions(db, blobs, transport, trigger, summary, &run)),
+        Box::new(|summary| pull::pull_all(db, transport, summary, &run)),
+        Box::new(|summary| tasks::pull_tasks(db, blobs, transport, summary, &run)),
+    ];
+    // Every step runs even when an earlier one stopped on an item (status
+    // changes still arrive when a push fails), but for a cancel or a
+    // refused token. The first error is the run's cause, but for a refused
+    // token, which is the cause whichever step met it.
+    let mut stopped: Option<Error> = None;
+    for step in steps {
+        if let Err(e) = step(&mut summary) {
+            let ends = matches!(e, Error::Cancelled | Error::TokenRefused(_));
+            if ends || stopped.is_none() {
+                stopped = Some(e);
+            }
+            if ends {
+                break;
+            }
+        }
+    }
     (summary.pending, summary.failed) = db.read(store::outbox_counts)?;
-    let stopped = match (pushed, pulled) {
-        (Err(Error::Cancelled), _) | (_, Err(Error::Cancelled)) => return Err(Error::Cancelled),
-        // A refused token is the cause whichever step met it first.
-        (Err(e @ Error::TokenRefused(_)), _) | (_, Err(e @ Error::TokenRefused(_))) => Some(e),
-        (Err(e), _) | (Ok(()), Err(e)) => Some(e),
-        (Ok(()), Ok(())) => None,
-    };
+    summary.actions_pending = db.read(store::tasks::pending_action_count)?;
     let cause = match stopped {
+        Some(Error::Cancelled) => return Err(Error::Cancelled),
         Some(e) => Some(SyncCause::of(&e).ok_or(e)?),
         None if summary.failed > 0 => Some(SyncCause::ReportsRefused),
-        None if summary.pending > 0 => {
-            Some(SyncCause::WaitingForRetry(db.read(store::last_retry_error)?.unwrap_or_else(|| "waiting for a retry".into())))
+        None if summary.pending > 0 || summary.actions_pending > 0 => {
+            let reason = db.read(|tx| Ok(store::last_retry_error(tx)?.or(store::tasks::last_action_retry_error(tx)?)))?;
+            Some(SyncCause::WaitingForRetry(reason.unwrap_or_else(|| "waiting for a retry".into())))
         }
         None => None,
     };

@@ -9,7 +9,7 @@ use super::retry::{backoff_ms, now_ms, schedule_retry};
 use super::transport::Transport;
 use super::{RunProgress, Trigger, upload};
 use crate::SyncSummary;
-use crate::domain::ReportId;
+use crate::domain::{PhotoRef, Report, ReportId};
 use crate::error::{Error, Result};
 use crate::protocol::{MAX_PUSH_REPORTS, MAX_ROUND_UPLOAD_BYTES, MAX_UPLOAD_BATCH, PushOutcome, PushRequest, WireReport};
 use crate::store::blobs::BlobStore;
@@ -47,7 +47,8 @@ pub(crate) fn push_all(
         if round.is_empty() {
             return Ok(());
         }
-        let photos = upload::upload_photos(db, blobs, transport, &round, &mut pace, summary, run);
+        let wanted: Vec<&PhotoRef> = round.iter().flat_map(|item| all_photos(&item.report)).collect();
+        let photos = upload::upload_photos(db, blobs, transport, &wanted, &mut pace, summary, run);
         if let Some(e) = photos.stopped_by {
             // What did arrive is remembered, so the next run does not ask again.
             db.write(|tx| photos.on_server.iter().try_for_each(|sha| store::set_photo_uploaded(tx, sha, true)))?;
@@ -57,7 +58,7 @@ pub(crate) fn push_all(
             };
         }
         let (sendable, refused): (Vec<_>, Vec<_>) =
-            round.iter().partition(|item| item.report.photos.iter().all(|p| !photos.refused.contains_key(&p.sha256)));
+            round.iter().partition(|item| all_photos(&item.report).all(|p| !photos.refused.contains_key(&p.sha256)));
         // Written with the first batch's answer, or alone if nothing is sent.
         let photos_noted = std::cell::Cell::new(false);
         let note_photos = |tx: &rusqlite::Transaction| -> Result<()> {
@@ -68,7 +69,7 @@ pub(crate) fn push_all(
                 store::set_photo_uploaded(tx, sha, true)?;
             }
             for item in &refused {
-                let reason = item.report.photos.iter().find_map(|p| photos.refused.get(&p.sha256)).map(Error::to_string);
+                let reason = all_photos(&item.report).find_map(|p| photos.refused.get(&p.sha256)).map(Error::to_string);
                 store::mark_failed(tx, &item.report.id, &reason.unwrap_or_default())?;
             }
             Ok(())
@@ -142,13 +143,18 @@ fn within_allowance(mut items: Vec<OutboxItem>) -> Vec<OutboxItem> {
     let fits = items
         .iter()
         .position(|item| {
-            photos += item.report.photos.len();
-            bytes += item.report.photos.iter().map(|p| p.bytes).sum::<u64>();
+            photos += all_photos(&item.report).count();
+            bytes += all_photos(&item.report).map(|p| p.bytes).sum::<u64>();
             photos > MAX_UPLOAD_BATCH || bytes > MAX_ROUND_UPLOAD_BYTES
         })
         .unwrap_or(items.len());
     items.truncate(fits.max(1));
     items
+}
+
+/// A report's photos and, fixed on the spot, its after-photos: all go up before it.
+fn all_photos(report: &Report) -> impl Iterator<Item = &PhotoRef> {
+    report.photos.iter().chain(&report.after_photos)
 }
 
 fn push_one_by_one(
@@ -182,7 +188,7 @@ fn push_one_by_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{PhotoRef, Report, ReportStatus, Reporter, SyncState};
+    use crate::domain::{ReportStatus, Reporter, SyncState};
 
     fn item(photos: usize, bytes: u64) -> OutboxItem {
         let photos = (0..photos).map(|n| PhotoRef { sha256: format!("{n:064x}"), width: 1, height: 1, bytes }).collect();

@@ -6,8 +6,24 @@
 //! (worth retrying later), [`crate::Error::TokenRefused`] (log in again) or
 //! [`crate::Error::ServerRefused`] (this request will never succeed as it is).
 
+use crate::domain::ReportStatus;
 use crate::error::Result;
-use crate::protocol::{ChangesPage, PushRequest, PushResponse, UploadCreate, UploadState};
+use crate::protocol::{ActionRequest, CaseState, ChangesPage, PushRequest, PushResponse, TaskFeed, UploadCreate, UploadState};
+
+/// How the server answered an action, when it answered as the protocol says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActOutcome {
+    /// Taken now, or earlier under the same `action_id` (a resend): the case after it.
+    Taken(CaseState),
+    /// Upload these after-photos, then send the action again.
+    MissingPhotos(Vec<String>),
+    /// Refused for good: the case moved on (`invalid_transition`), the same
+    /// id came with other content (`action_conflict`), or the action is not
+    /// this user's or not valid (403, 404, 400, 422). `message` is the
+    /// server's, for the user; `status`, the case's now, when the server
+    /// said it (an `invalid_transition` does).
+    Refused { error: String, message: String, status: Option<ReportStatus> },
+}
 
 pub trait Transport: Sync {
     /// Starts (or looks up) the uploads of many photos; one state each, in order.
@@ -18,4 +34,11 @@ pub trait Transport: Sync {
     fn patch_upload(&self, sha256: &str, offset: u64, chunk: bytes::Bytes) -> Result<u64>;
     fn push(&self, request: &PushRequest) -> Result<PushResponse>;
     fn changes(&self, cursor: Option<&str>, limit: u32) -> Result<ChangesPage>;
+    /// `POST /v1/reports/{id}/actions`. Network, 5xx and 401 are errors as
+    /// for every call; the protocol's refusals are an [`ActOutcome`].
+    fn act(&self, report_id: &str, request: &ActionRequest) -> Result<ActOutcome>;
+    /// `GET /v1/tasks`: who the user is, and the cases they may act on.
+    fn tasks(&self) -> Result<TaskFeed>;
+    /// `GET /v1/photos/{sha256}/thumbnail`: a JPEG.
+    fn thumbnail(&self, sha256: &str) -> Result<Vec<u8>>;
 }

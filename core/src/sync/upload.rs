@@ -1,4 +1,4 @@
-//! One round's photos: one request asks where each stands, then several
+//! One round's photos (of reports, or of an action): one request asks where each stands, then several
 //! go up at once, each resuming from the server's offset, paced by
 //! [`super::pace::UploadPace`].
 
@@ -11,12 +11,13 @@ use super::pace::{PhotoSent, UploadPace};
 use super::transport::Transport;
 use super::{RunProgress, stops_run};
 use crate::SyncSummary;
+use crate::domain::PhotoRef;
 use crate::error::{Error, Result};
 use crate::protocol::{MAX_CHUNK_BYTES, MAX_UPLOAD_BATCH, UploadCreate, UploadState};
 use crate::store::blobs::{BlobKind, BlobStore};
-use crate::store::{self, Database, OutboxItem};
+use crate::store::{self, Database};
 
-/// What became of the photos of one push batch.
+/// What became of the photos of one round.
 #[derive(Default)]
 pub(crate) struct BatchPhotos {
     /// Photos the server now has that this device did not know it had.
@@ -43,13 +44,13 @@ pub(crate) fn upload_photos(
     db: &Database,
     blobs: &BlobStore,
     transport: &dyn Transport,
-    batch: &[OutboxItem],
+    wanted: &[&PhotoRef],
     pace: &mut UploadPace,
     summary: &mut SyncSummary,
     run: &RunProgress,
 ) -> BatchPhotos {
     let mut photos = BatchPhotos::default();
-    let jobs = match upload_jobs(db, transport, batch, summary, &mut photos) {
+    let jobs = match upload_jobs(db, transport, wanted, summary, &mut photos) {
         Ok(jobs) => jobs,
         Err(e) => {
             photos.stopped_by = Some(e);
@@ -121,18 +122,18 @@ pub(crate) fn upload_photos(
     photos
 }
 
-/// The photos of a batch still to send, after asking the server in one
+/// The photos of a round still to send, after asking the server in one
 /// request where each stands. Photos it has already count as skipped bytes.
 fn upload_jobs(
     db: &Database,
     transport: &dyn Transport,
-    batch: &[OutboxItem],
+    round: &[&PhotoRef],
     summary: &mut SyncSummary,
     photos: &mut BatchPhotos,
 ) -> Result<Vec<UploadJob>> {
     let mut wanted: Vec<UploadCreate> = Vec::new();
     db.read(|tx| {
-        for photo in batch.iter().flat_map(|item| &item.report.photos) {
+        for photo in round {
             if !wanted.iter().any(|w| w.sha256 == photo.sha256) && !store::photo_uploaded(tx, &photo.sha256)? {
                 wanted.push(UploadCreate { sha256: photo.sha256.clone(), length: photo.bytes });
             }

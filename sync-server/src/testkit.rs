@@ -307,7 +307,7 @@ pub fn client() -> Client {
 pub struct Api {
     client: Client,
     base: String,
-    token: String,
+    pub token: String,
 }
 
 impl Api {

@@ -4,11 +4,12 @@
 //!
 //! The order of judgement is part of the contract: the role first (403,
 //! before the report is looked up, so that nothing about it is revealed),
-//! the request's form (400), whether the caller may see the report (404),
-//! a repeat of the same `action_id` (the first answer again, or 409
-//! `action_conflict`), the caller's capacity on this case (403), the
-//! case's state (409 `invalid_transition`), what the action needs (400)
-//! and its photos (409 `missing_photos`). Whatever refuses, nothing changes.
+//! whether the caller may see the report (404), a repeat of the same
+//! `action_id` (the first answer again, or 409 `action_conflict`), the
+//! request's fields and deadline (400), the caller's capacity on this case
+//! (403), the case's state (409 `invalid_transition`), the department or
+//! duplicate it names (400) and its photos (409 `missing_photos`).
+//! Whatever refuses, nothing changes.
 
 use suishoupai_core::domain::workflow::{self, Capacity, Refusal};
 use suishoupai_core::photo::sha256_hex;

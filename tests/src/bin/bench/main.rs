@@ -3,7 +3,7 @@
 //! something without knowing the hardware.
 //!
 //! ```text
-//! cargo run --release -p suishoupai-tests --bin bench -- [ingest|store|sync|all]
+//! cargo run --release -p suishoupai-tests --bin bench -- [ingest|store|sync|workflow|all]
 //! ```
 //!
 //! - `ingest`: the `suishoupai` CLI making a report from a 12 MP JPEG, as a
@@ -14,6 +14,9 @@
 //!   `suishoupai-server` on loopback vs nginx WebDAV PUT with curl, bytes on
 //!   the wire, bytes resent after a cut, the server's push rate against bare
 //!   rusqlite, and 200 clients syncing at once. Needs nginx.
+//! - `workflow` (not in `all`): actions applied by the server against a
+//!   bare rusqlite loop, duplicate lookup at 10,000 and 1,000,000 reports
+//!   against a full scan, grid placement of 100,000 reports.
 //!
 //! Temporary files go under `$BENCH_TMP` (default: the system temp dir) and
 //! are removed at the end. See tests/BENCH.md for what each anchor does and
@@ -26,6 +29,7 @@ mod process;
 mod report;
 mod store;
 mod sync;
+mod workflow;
 
 use std::error::Error;
 use std::fs::{self, File};
@@ -45,7 +49,7 @@ use suishoupai_tests::testkit::add_user;
 use suishoupai_tests::{Server, server_path, start_server};
 use uuid::Uuid;
 
-pub(crate) use self::{ingest::*, nginx::*, photos::*, process::*, report::*, store::*, sync::*};
+pub(crate) use self::{ingest::*, nginx::*, photos::*, process::*, report::*, store::*, sync::*, workflow::*};
 
 pub(crate) type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -97,17 +101,18 @@ pub(crate) fn main() -> ExitCode {
             }
         };
     }
-    let (ingest, store, sync) = match mode.as_str() {
-        "ingest" => (true, false, false),
-        "store" => (false, true, false),
-        "sync" => (false, false, true),
-        "all" => (true, true, false),
+    let (ingest, store, sync, workflow) = match mode.as_str() {
+        "ingest" => (true, false, false, false),
+        "store" => (false, true, false, false),
+        "sync" => (false, false, true, false),
+        "workflow" => (false, false, false, true),
+        "all" => (true, true, false, false),
         _ => {
-            eprintln!("usage: bench [ingest|store|sync|all]   (default: all = ingest + store)");
+            eprintln!("usage: bench [ingest|store|sync|workflow|all]   (default: all = ingest + store)");
             return ExitCode::from(2);
         }
     };
-    match run(ingest, store, sync) {
+    match run(ingest, store, sync, workflow) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("\nbench failed: {e}");
@@ -116,7 +121,7 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-pub(crate) fn run(ingest: bool, store: bool, sync: bool) -> Result<()> {
+pub(crate) fn run(ingest: bool, store: bool, sync: bool, workflow: bool) -> Result<()> {
     let started = Instant::now();
     if cfg!(debug_assertions) {
         eprintln!("WARNING: bench built without --release: the figures below mean nothing.");
@@ -151,6 +156,10 @@ pub(crate) fn run(ingest: bool, store: bool, sync: bool) -> Result<()> {
         setup += built;
         println!("suishoupai CLI and {} built/checked in {:.1} s (not measured)", server.display(), built.as_secs_f64());
         bench_sync(tmp.path(), &cli, &mut figures)?;
+    }
+    if workflow {
+        println!("{} checked (not measured)", server_path().display());
+        bench_workflow(tmp.path(), &mut figures)?;
     }
 
     println!("\n## Results\n");

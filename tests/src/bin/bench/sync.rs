@@ -267,6 +267,8 @@ pub(crate) fn bench_push(
                         created_at: created_at.clone(),
                         created_ms,
                         photo: wire.photos[0].sha256.clone(),
+                        latitude: wire.location.as_ref().map(|l| l.latitude),
+                        longitude: wire.location.as_ref().map(|l| l.longitude),
                     })
                 })
                 .collect::<Result<Vec<_>>>()
@@ -278,14 +280,24 @@ pub(crate) fn bench_push(
         let now = "2026-01-01T00:00:00.000Z";
         for r in batch {
             tx.prepare_cached(
-                "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at)
-                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, NULL, 'submitted', ?7)",
+                "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at,
+                                      latitude, longitude, changed_ms)
+                 VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, NULL, 'submitted', ?7, ?8, ?9, ?6)",
             )?
-            .execute(params![r.id, r.sha256, r.json, r.category, r.created_at, r.created_ms, now])?;
+            .execute(params![r.id, r.sha256, r.json, r.category, r.created_at, r.created_ms, now, r.latitude, r.longitude])?;
+            let rowid = tx.last_insert_rowid();
             tx.prepare_cached("INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, 0, ?2)")?
                 .execute(params![r.id, r.photo])?;
-            tx.prepare_cached("INSERT INTO events (report_id, status, actor_id, at) VALUES (?1, 'submitted', 1, ?2)")?
-                .execute(params![r.id, now])?;
+            if let (Some(latitude), Some(longitude)) = (r.latitude, r.longitude) {
+                tx.prepare_cached(
+                    "INSERT INTO report_places (report_rowid, min_lat, max_lat, min_lon, max_lon) VALUES (?1, ?2, ?2, ?3, ?3)",
+                )?
+                .execute(params![rowid, latitude, longitude])?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO events (report_id, status, actor_id, at, actor_role) VALUES (?1, 'submitted', 1, ?2, 'resident')",
+            )?
+            .execute(params![r.id, now])?;
         }
         tx.commit()?;
         Ok(start.elapsed())
@@ -414,6 +426,8 @@ pub(crate) struct SameSchemaRow {
     pub(crate) created_at: String,
     pub(crate) created_ms: i64,
     pub(crate) photo: String,
+    pub(crate) latitude: Option<f64>,
+    pub(crate) longitude: Option<f64>,
 }
 
 pub(crate) fn bench_clients(tmp: &Path, cli: &Path, draft: &ReportDraft, stderr_log: &Path, figures: &mut Vec<Figure>) -> Result<()> {

@@ -5,13 +5,12 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use suishoupai_tests::proxy::{Faults, Proxy};
 use suishoupai_tests::{Api, Server, start_server};
-use suishoupai_tests::{cli, photo};
+use suishoupai_tests::{cli, kill_syncs_mid_run, photo};
 
 const PHOTOS: &[&str] = &[
     "google_pixel_N_E.jpg",
@@ -157,36 +156,7 @@ fn a_client_killed_at_random_moments_finishes_later_without_duplicates() {
     // Slow the link (16 KB per 12 ms, about 1.3 MB/s).
     let proxy = Proxy::start(w.server.addr, Faults { cut_probability: 0.0, cut_within_bytes: 0, delay_ms: 12 }, 11);
     login(device.path(), &proxy.url(), &token);
-    let mut rng = 0x9E37_79B9u64;
-    // Kills that landed while a sync was still running: a run that finished
-    // before its kill proves nothing.
-    let mut mid_run = 0;
-    for _ in 0..10 {
-        let mut child = Command::new(suishoupai_tests::cli_path())
-            .arg("--data")
-            .arg(device.path())
-            .args(["sync", "--json"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        // Kill once the run has sent a random number of bytes: inside its
-        // uploads or its push, whatever the machine's speed.
-        let (start, target) = (proxy.bytes_up.load(Ordering::Relaxed), rng % 600_000);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while proxy.bytes_up.load(Ordering::Relaxed) - start < target && child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        if child.try_wait().unwrap().is_none() {
-            mid_run += 1;
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-    eprintln!("{mid_run} of 10 kills landed while a sync was running");
+    let mid_run = kill_syncs_mid_run(device.path(), &proxy, 10, 600_000, 0x9E37_79B9);
     assert!(mid_run >= 5, "only {mid_run} of 10 kills landed while a sync was running");
     proxy.set_faults(Faults::NONE);
     sync_until_done(device.path(), 5);

@@ -7,14 +7,11 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use suishoupai_tests::proxy::{Faults, Proxy};
 use suishoupai_tests::testkit::{photos, report};
-use suishoupai_tests::{Api, Server, cli, photo, start_server};
+use suishoupai_tests::{Api, Server, cli, kill_syncs_mid_run, photo, start_server};
 
 fn grid_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-server/testdata/grids/xixian.geojson")
@@ -229,32 +226,7 @@ fn a_client_killed_while_sending_actions_applies_each_once() {
         ok(device.path(), &["task", "act", id, "--action", "rectify", "--note", "当场清理", "--photo", &after, "--json"]);
     }
     proxy.set_upstream(f.server.addr);
-    let mut mid_run = 0;
-    let mut rng = 0x2545_F491u64;
-    for _ in 0..8 {
-        let mut child = Command::new(suishoupai_tests::cli_path())
-            .arg("--data")
-            .arg(device.path())
-            .args(["sync", "--json"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let (start, target) = (proxy.bytes_up.load(Ordering::Relaxed), rng % 200_000);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while proxy.bytes_up.load(Ordering::Relaxed) - start < target && child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        if child.try_wait().unwrap().is_none() {
-            mid_run += 1;
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-    eprintln!("{mid_run} of 8 kills landed while a sync was running");
+    let mid_run = kill_syncs_mid_run(device.path(), &proxy, 8, 200_000, 0x2545_F491);
     assert!(mid_run >= 4, "only {mid_run} of 8 kills landed while a sync was running");
     proxy.set_faults(Faults::NONE);
     let mut done = false;

@@ -144,3 +144,39 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 pub fn output(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"))
 }
+
+/// Starts `suishoupai sync` on `device` `kills` times and kills each run
+/// with SIGKILL once it has sent a random number (below `max_bytes`) of
+/// bytes through `proxy`: inside its uploads, its pushes or its actions,
+/// whatever the machine's speed. Answers how many kills landed while the
+/// run was still going (a run that finished first proves nothing).
+pub fn kill_syncs_mid_run(device: &Path, proxy: &proxy::Proxy, kills: usize, max_bytes: u64, mut seed: u64) -> usize {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    let mut mid_run = 0;
+    for _ in 0..kills {
+        let mut child = Command::new(cli_path())
+            .arg("--data")
+            .arg(device)
+            .args(["sync", "--json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let (start, target) = (proxy.bytes_up.load(Ordering::Relaxed), seed % max_bytes);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while proxy.bytes_up.load(Ordering::Relaxed) - start < target && child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if child.try_wait().unwrap().is_none() {
+            mid_run += 1;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    eprintln!("{mid_run} of {kills} kills landed while a sync was running");
+    mid_run
+}

@@ -216,8 +216,9 @@ pub struct ChangesPage {
 
 /// `POST /v1/reports/{id}/actions`: one step of the workflow (see
 /// [`crate::domain::workflow`]). `action_id` is a UUIDv7 the caller makes:
-/// the same id with the same content answers the first result again, so a
-/// device may resend; with other content it is refused (409 `conflict`).
+/// the same id with the same content answers 200 again (with the report as
+/// it is now) without taking the action twice, so a
+/// device may resend; with other content it is refused (409 `action_conflict`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {

@@ -5,7 +5,8 @@
 //! The order of judgement is part of the contract: the role first (403,
 //! before the report is looked up, so that nothing about it is revealed),
 //! whether the caller may see the report (404), a repeat of the same
-//! `action_id` (the first answer again, or 409 `action_conflict`), the
+//! `action_id` (200 again with the report as it is now, the action not
+//! taken twice; or 409 `action_conflict`), the
 //! request's fields and deadline (400), the caller's capacity on this case
 //! (403), the case's state (409 `invalid_transition`), the department or
 //! duplicate it names (400) and its photos (409 `missing_photos`).

@@ -44,6 +44,9 @@ enum Command {
         /// from this file at every call, the system's while it is missing.
         #[arg(long, value_name = "FILE", hide = true)]
         test_clock: Option<PathBuf>,
+        /// Where the campaign's days begin and end, for statistics (an IANA name).
+        #[arg(long, value_name = "ZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
     },
     /// Manage users; works while the server runs.
     #[command(subcommand)]
@@ -190,7 +193,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, max_connections, max_connections_per_ip, duplicate_radius_m, test_clock } => {
+        Command::Serve { listen, max_connections, max_connections_per_ip, duplicate_radius_m, test_clock, timezone } => {
             if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
                 return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
             }
@@ -201,7 +204,10 @@ fn run(cli: Cli) -> Result<()> {
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
-            let mut settings = Settings::default();
+            let timezone = timezone
+                .parse()
+                .map_err(|_| Error::BadRequest(format!("--timezone `{timezone}` is not an IANA time zone, e.g. Asia/Shanghai")))?;
+            let mut settings = Settings { timezone, ..Settings::default() };
             settings.duplicate_window.radius_m = duplicate_radius_m;
             if let Some(file) = test_clock {
                 settings.clock = Clock::File(file);

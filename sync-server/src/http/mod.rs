@@ -72,6 +72,7 @@ fn routing() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         "/v1/reports/{id}/actions" => post(reports::act);
         "/v1/reports/{id}/duplicates" => get(reports::duplicates);
         "/v1/tasks" => get(sync::tasks);
+        "/v1/stats" => get(reports::stats);
         "/v1/departments" => get(catalog::departments), post(catalog::add_department);
         "/v1/routes" => get(catalog::routes);
         "/v1/routes/{category}" => put(catalog::set_route);

@@ -14,6 +14,7 @@ use crate::clock::rfc3339_ms;
 use crate::error::{Error, Result};
 use crate::model::User;
 use crate::services::duplicates::{self, Candidates};
+use crate::services::stats::{self, By, Stats};
 use crate::services::{photos, reports, workflow};
 use crate::state::AppState;
 use crate::storage::{ReportFilter, ReportKey};
@@ -126,4 +127,31 @@ fn serve_jpeg(sha256: &str, bytes: Vec<u8>) -> Response {
         bytes,
     )
         .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    from: String,
+    to: String,
+    by: Option<String>,
+}
+
+fn local_date(name: &str, text: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| Error::BadRequest(format!("{name} `{text}` is not a date YYYY-MM-DD")))
+}
+
+/// `GET /v1/stats?from=&to=&by=`: the campaign's figures over local days.
+pub async fn stats(user: User, State(app): State<AppState>, Query(query): Query<StatsQuery>) -> Result<axum::Json<Stats>> {
+    let (from, to) = (local_date("from", &query.from)?, local_date("to", &query.to)?);
+    let by = query
+        .by
+        .as_deref()
+        .map(|b| {
+            By::from_code(b)
+                .ok_or_else(|| Error::BadRequest(format!("by `{b}` is not one of street_office, community, grid, department, category")))
+        })
+        .transpose()?;
+    let (tz, now_ms) = (app.settings.timezone, app.now_ms());
+    Ok(axum::Json(app.db(move |s| stats::stats(s, &user, from, to, by, tz, now_ms)).await?))
 }

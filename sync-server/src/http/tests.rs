@@ -224,6 +224,7 @@ async fn every_role_against_every_endpoint() {
         (("duplicates of ana's", Method::GET, format!("/v1/reports/{r_ana}/duplicates"), None), [403, 403, 403, 403, 403, 403, 200, 200]),
         (("duplicates of ghost", Method::GET, format!("/v1/reports/{ghost}/duplicates"), None), [403, 403, 403, 403, 403, 403, 404, 404]),
         (("tasks", Method::GET, "/v1/tasks".into(), None), [200; 8]),
+        (("stats", Method::GET, "/v1/stats?from=2026-01-01&to=2026-01-31&by=grid".into(), None), [403, 403, 403, 403, 403, 403, 200, 200]),
         (("departments", Method::GET, "/v1/departments".into(), None), [403, 403, 200, 200, 200, 200, 200, 200]),
         (
             ("add department", Method::POST, "/v1/departments".into(), Some(json!({ "code": "园林", "name": "园林绿化局" }))),

@@ -44,6 +44,8 @@ pub struct Settings {
     pub duplicate_window: DuplicateWindow,
     /// The workflow's clock (the system's but in tests).
     pub clock: Clock,
+    /// Where the campaign's days begin and end, for statistics.
+    pub timezone: chrono_tz::Tz,
 }
 
 impl Default for Settings {
@@ -55,6 +57,7 @@ impl Default for Settings {
             },
             duplicate_window: DuplicateWindow::default(),
             clock: Clock::System,
+            timezone: chrono_tz::Asia::Shanghai,
         }
     }
 }

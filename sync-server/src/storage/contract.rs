@@ -371,6 +371,14 @@ pub fn grids_departments_and_routes_round_trip(storage: Store) {
     photo(&storage, &ana);
     w(&storage, |tx| report(tx, &ana, &id(1), "x"));
     w(&storage, |tx| tx.set_report_grid(&id(1), Some("g-1")));
+    let histories = r(&storage, |tx| tx.case_histories());
+    assert_eq!(histories.len(), 1);
+    let h = &histories[0];
+    assert_eq!(
+        (h.grid_id.as_deref(), h.street_office.as_deref(), h.community.as_deref()),
+        (Some("g-1"), Some("谯楼街道"), Some("幸福社区"))
+    );
+    assert!(h.actions.is_empty(), "an arrival is no action");
     let located = LocatedReport { id: id(1), grid_id: Some("g-1".into()), latitude: 32.34, longitude: 114.74 };
     assert_eq!(r(&storage, |tx| tx.located_reports()), [located]);
 }

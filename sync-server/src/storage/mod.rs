@@ -96,6 +96,8 @@ pub trait ReadTxn {
     fn department(&self, code: &str) -> StorageResult<Option<Department>>;
     fn routes(&self) -> StorageResult<Vec<Route>>;
     fn route(&self, category: &str) -> StorageResult<Option<Route>>;
+    /// Every case with the times of its workflow events, for statistics.
+    fn case_histories(&self) -> StorageResult<Vec<CaseHistory>>;
     /// Every report with a location, for placing them again.
     fn located_reports(&self) -> StorageResult<Vec<LocatedReport>>;
 }
@@ -341,6 +343,24 @@ pub struct NearbyReport {
     pub latitude: f64,
     pub longitude: f64,
     pub photos: Vec<String>,
+}
+
+/// A case as statistics count it: where it is, whose it is now, and when
+/// each of its actions was taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseHistory {
+    pub id: String,
+    pub category: String,
+    pub grid_id: Option<String>,
+    /// Of the case's cell, when it has one and the cell is still in the grid.
+    pub street_office: Option<String>,
+    pub community: Option<String>,
+    /// The department it is dispatched to now.
+    pub department: Option<String>,
+    pub status: ReportStatus,
+    pub due_ms: Option<i64>,
+    /// Its events with an action, oldest first: (action, ms since the epoch).
+    pub actions: Vec<(Action, i64)>,
 }
 
 /// A report's place: where it is, and the cell it is in now.

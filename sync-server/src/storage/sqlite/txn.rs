@@ -10,9 +10,9 @@ use suishoupai_core::{Action, ReportStatus};
 
 use crate::model::{Role, Scope, User};
 use crate::storage::{
-    CaseState, ChangeBatch, Department, ExistingReport, GridCell, HistoryEntry, LocatedReport, Near, NearbyReport, NewEvent, NewReportRow,
-    NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction, ReportFilter, ReportKey, ReportPage, Route, StorageError, StorageResult,
-    StoredReport, TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
+    CaseHistory, CaseState, ChangeBatch, Department, ExistingReport, GridCell, HistoryEntry, LocatedReport, Near, NearbyReport, NewEvent,
+    NewReportRow, NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction, ReportFilter, ReportKey, ReportPage, Route, StorageError,
+    StorageResult, StoredReport, TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
 };
 
 /// The statements a push runs for every report, kept prepared for the
@@ -479,6 +479,42 @@ impl ReadTxn for SqliteTxn<'_> {
             .prepare_cached("SELECT category, department, deadline_hours FROM routes WHERE category = ?1")?
             .query_row([category], |r| Ok(Route { category: r.get(0)?, department: r.get(1)?, deadline_hours: r.get(2)? }))
             .optional()?)
+    }
+
+    fn case_histories(&self) -> StorageResult<Vec<CaseHistory>> {
+        let mut cases = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT r.id, r.category, r.grid_id, g.street_office, g.community, r.department, r.status, r.due_ms
+             FROM reports r LEFT JOIN grids g ON g.grid_id = r.grid_id ORDER BY r.rowid",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            index.insert(id.clone(), cases.len());
+            cases.push(CaseHistory {
+                id,
+                category: r.get(1)?,
+                grid_id: r.get(2)?,
+                street_office: r.get(3)?,
+                community: r.get(4)?,
+                department: r.get(5)?,
+                status: parse_status(&r.get::<_, String>(6)?)?,
+                due_ms: r.get(7)?,
+                actions: Vec::new(),
+            });
+        }
+        let mut stmt = self.conn.prepare("SELECT report_id, action, at FROM events WHERE action IS NOT NULL ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (id, action, at): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let action = Action::from_code(&action).map_err(|e| StorageError::corrupt("action", e))?;
+            let at_ms = chrono::DateTime::parse_from_rfc3339(&at).map_err(|e| StorageError::corrupt("event time", e))?.timestamp_millis();
+            if let Some(&i) = index.get(&id) {
+                cases[i].actions.push((action, at_ms));
+            }
+        }
+        Ok(cases)
     }
 
     fn located_reports(&self) -> StorageResult<Vec<LocatedReport>> {

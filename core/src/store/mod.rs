@@ -33,7 +33,7 @@ fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
     // Another process (the CLI beside the app) may hold the write lock briefly.
     conn.busy_timeout(Duration::from_secs(10))?;
     // FULL: a report the user saw saved survives a power cut, not only a crash.
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    crate::support::pragmas::apply(&conn, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     Ok(conn)
 }
 

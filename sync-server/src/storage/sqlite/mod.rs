@@ -52,7 +52,7 @@ fn open_connection(path: &Path) -> StorageResult<Connection> {
     // The CLI (`user add`) may hold the write lock for a moment while the server runs.
     conn.busy_timeout(Duration::from_secs(10))?;
     // FULL: an acknowledged push survives a power cut, not only a crash.
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    suishoupai_core::support::pragmas::apply(&conn, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     Ok(conn)
 }
 

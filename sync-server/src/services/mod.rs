@@ -15,4 +15,5 @@ pub mod stats;
 pub mod tasks;
 pub mod uploads;
 pub mod users;
+pub mod whole_photos;
 pub mod workflow;

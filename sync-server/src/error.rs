@@ -57,6 +57,11 @@ pub enum Error {
     #[error("{message}")]
     QuotaExceeded { message: String, retry_after_secs: u64 },
 
+    /// Too many failed sign-ins for a name or from an address; trying again
+    /// after `retry_after_secs` may work.
+    #[error("{message}")]
+    TooManyAttempts { message: String, retry_after_secs: u64 },
+
     /// The client sent its request too slowly.
     #[error("{0}")]
     Timeout(String),

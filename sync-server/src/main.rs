@@ -150,12 +150,27 @@ enum UserCommand {
     Disable { name: String },
     /// Let a disabled user in again, with the tokens they had.
     Enable { name: String },
-    /// Revoke every token of the user (a lost phone) and print a new one.
+    /// Revoke every token of the user and print a new one; with --device,
+    /// revoke only that device's token (a lost phone) and keep the others.
     RevokeToken {
         name: String,
+        #[arg(long, value_name = "LABEL")]
+        device: Option<String>,
         #[arg(long)]
         json: bool,
     },
+    /// Give the user a token for one more device and print it (shown only
+    /// this once); a device that had one gets a new one.
+    AddToken {
+        name: String,
+        #[arg(long, value_name = "LABEL")]
+        device: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the user's console password, read as one line from stdin; ends
+    /// the user's console sessions.
+    SetPassword { name: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -264,7 +279,33 @@ fn run(cli: Cli) -> Result<()> {
         Command::Grid(command) => run_grid(&cli.data, command),
         Command::Department(command) => run_department(&cli.data, command),
         Command::Route(command) => run_route(&cli.data, command),
-        Command::User(UserCommand::RevokeToken { name, json }) => {
+        Command::User(UserCommand::RevokeToken { name, device: Some(device), json }) => {
+            let user = users::revoke_device(&SqliteStorage::open(&cli.data)?, &name, &device)?;
+            if json {
+                println!("{}", serde_json::json!({ "name": user.name, "device": device }));
+            } else {
+                println!("revoked the token of `{}` on device `{device}`; their other devices keep theirs", user.name);
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::AddToken { name, device, json }) => {
+            let (user, token) = users::add_token(&SqliteStorage::open(&cli.data)?, &name, &device)?;
+            if json {
+                println!("{}", serde_json::json!({ "name": user.name, "device": device, "token": token }));
+            } else {
+                println!("token of `{}` for device `{device}` (shown only now): {token}", user.name);
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::SetPassword { name }) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| Error::BadRequest(format!("cannot read the password from stdin: {e}")))?;
+            let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
+            users::set_password(&SqliteStorage::open(&cli.data)?, &name, password)?;
+            println!("password of `{name}` set; their console sessions have ended");
+            Ok(())
+        }
+        Command::User(UserCommand::RevokeToken { name, device: None, json }) => {
             let (user, token) = users::replace_tokens(&SqliteStorage::open(&cli.data)?, &name)?;
             if json {
                 println!("{}", serde_json::json!({ "name": user.name, "token": token }));

@@ -213,6 +213,28 @@ impl Server {
         cli(self.dir.path(), args)
     }
 
+    /// Runs the server's CLI on this server's data with `stdin` as its input.
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = Command::new(bin())
+            .arg("--data")
+            .arg(self.dir.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Sets a console password with `user set-password`.
+    pub fn set_password(&self, name: &str, password: &str) {
+        let set = self.cli_with_stdin(&["user", "set-password", name], &format!("{password}\n"));
+        assert!(set.status.success(), "set-password failed: {}", String::from_utf8_lossy(&set.stderr));
+    }
+
     pub fn push(&self, token: &str, reports: &[Value]) -> Vec<Value> {
         let answer = self.post(token, "/v1/push", &json!({ "reports": reports }));
         assert_eq!(answer.status(), 200);

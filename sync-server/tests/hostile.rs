@@ -291,6 +291,31 @@ fn a_revoked_or_disabled_token_is_refused_by_the_running_server() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nobody"));
 }
 
+/// A lost phone is revoked alone: the user's other devices keep working,
+/// and the lost one's token answers 401 on the running server at once.
+#[test]
+fn a_lost_devices_token_is_revoked_alone() {
+    let server = Server::start();
+    let phone = server.user("wang", "coordinator");
+    let tablet = serde_json::from_slice::<Value>(&server.cli(&["user", "add-token", "wang", "--device", "tablet", "--json"]).stdout)
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for token in [&phone, &tablet] {
+        assert_eq!(server.get(token, "/v1/changes").status(), 200);
+    }
+    let revoked = server.cli(&["user", "revoke-token", "wang", "--device", "default"]);
+    assert!(revoked.status.success(), "{}", String::from_utf8_lossy(&revoked.stderr));
+    assert!(until_status(&server, &phone, 401) < Duration::from_secs(1), "the lost phone's token still worked after a second");
+    assert_eq!(server.get(&tablet, "/v1/changes").status(), 200, "the other device was signed out too");
+    let again = server.cli(&["user", "revoke-token", "wang", "--device", "default"]);
+    assert!(!again.status.success(), "revoking a device without a token says so");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no token for a device"));
+    let bad = server.cli(&["user", "add-token", "wang", "--device", ""]);
+    assert!(!bad.status.success());
+}
+
 /// Sends raw bytes and reads the answer until the server closes.
 fn raw(server: &Server, request: &[u8]) -> String {
     let mut stream = TcpStream::connect(address(server)).unwrap();

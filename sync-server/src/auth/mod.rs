@@ -3,6 +3,7 @@
 //! caller may do; storage only applies the [`Scope`] it is handed.
 
 mod cache;
+pub mod password;
 mod permissions;
 
 use sha2::{Digest, Sha256};

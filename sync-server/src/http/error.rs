@@ -24,6 +24,7 @@ pub fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
         Error::BadPhoto(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_photo"),
         Error::PrivateMetadata(_) => (StatusCode::UNPROCESSABLE_ENTITY, "private_metadata"),
         Error::QuotaExceeded { .. } => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
+        Error::TooManyAttempts { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
         Error::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
         Error::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
         Error::MissingPhotos { .. } => (StatusCode::CONFLICT, "missing_photos"),
@@ -59,7 +60,7 @@ impl IntoResponse for Error {
             Error::Unauthorized(_) => {
                 response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="suishoupai""#));
             }
-            Error::QuotaExceeded { retry_after_secs, .. } => {
+            Error::QuotaExceeded { retry_after_secs, .. } | Error::TooManyAttempts { retry_after_secs, .. } => {
                 response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}

@@ -28,6 +28,10 @@ pub const MAX_REPORTS: usize = 500;
 pub struct ListQuery {
     status: Option<String>,
     category: Option<String>,
+    grid: Option<String>,
+    street_office: Option<String>,
+    department: Option<String>,
+    overdue: Option<String>,
     since: Option<String>,
     until: Option<String>,
     limit: Option<String>,
@@ -54,15 +58,24 @@ pub async fn list(user: User, State(app): State<AppState>, Query(query): Query<L
     if let Some(category) = &query.category {
         Category::from_code(category).map_err(|_| Error::BadRequest(format!("category `{category}` is not in the catalogue")))?;
     }
+    let now_ms = app.now_ms();
+    let overdue = match query.overdue.as_deref() {
+        None | Some("false") => None,
+        Some("true") => Some(now_ms),
+        Some(other) => return Err(Error::BadRequest(format!("overdue `{other}` is not true or false"))),
+    };
     let filter = ReportFilter {
         status,
         category: query.category,
+        grid_id: query.grid,
+        street_office: query.street_office,
+        department: query.department,
+        overdue_at_ms: overdue,
         since_ms: time_param("since", query.since.as_deref())?,
         until_ms: time_param("until", query.until.as_deref())?,
         limit: parse_limit(query.limit.as_deref(), DEFAULT_REPORTS, MAX_REPORTS)?,
         after: query.cursor.as_deref().map(parse_cursor).transpose()?,
     };
-    let now_ms = app.now_ms();
     let list = app
         .db(move |s| {
             let page = reports::list(s, &user, &filter)?;

@@ -11,6 +11,7 @@ pub mod photos;
 pub mod push;
 pub mod reports;
 pub mod sessions;
+pub mod sign_in;
 pub mod stats;
 pub mod tasks;
 pub mod uploads;

@@ -1,10 +1,10 @@
 //! Users and their tokens, as the CLI (and later the console) manage them.
 
-use crate::auth;
+use crate::auth::{self, password};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
 use crate::model::User;
-use crate::storage::{self, NewUser, Storage, StorageError, UserListing};
+use crate::storage::{self, DeviceToken, NewUser, Storage, StorageError, UserListing};
 
 /// Adds a user with a first token (device `default`); answers the user and
 /// the token, which is shown only this once (storage keeps its hash).
@@ -56,4 +56,53 @@ pub fn replace_tokens(storage: &dyn Storage, name: &str) -> Result<(User, String
         Ok::<_, Error>(user)
     })?;
     Ok((user, token))
+}
+
+/// Sets a staff member's password (checked against [`password::check_new`])
+/// and ends their sessions, so that a password given away stops working.
+pub fn set_password(storage: &dyn Storage, name: &str, new_password: &str) -> Result<User> {
+    password::check_new(new_password)?;
+    let hash = password::hash(new_password)?;
+    storage::write(storage, |tx| {
+        let user = tx.user_by_name(name)?.ok_or_else(|| Error::UnknownUser(name.to_owned()))?;
+        tx.set_password(user.id, &hash)?;
+        tx.delete_sessions_of(user.id)?;
+        Ok(user)
+    })
+}
+
+/// Gives the user a token for another device; answers it (shown only now).
+/// A device that has a token already gets a new one, the old revoked.
+pub fn add_token(storage: &dyn Storage, name: &str, device: &str) -> Result<(User, String)> {
+    suishoupai_core::rules::check_label("--device", device).map_err(|e| Error::BadRequest(e.to_string()))?;
+    let token = auth::new_token()?;
+    let (hash, at) = (auth::token_hash(&token), now_rfc3339());
+    let user = storage::write(storage, |tx| {
+        let user = tx.user_by_name(name)?.ok_or_else(|| Error::UnknownUser(name.to_owned()))?;
+        tx.revoke_device_tokens(user.id, device, &at)?;
+        tx.insert_token(user.id, &hash, device, &at)?;
+        Ok::<_, Error>(user)
+    })?;
+    Ok((user, token))
+}
+
+/// Revokes the user's token of one device (a lost phone) and leaves the
+/// others; 404 when that device has none.
+pub fn revoke_device(storage: &dyn Storage, name: &str, device: &str) -> Result<User> {
+    let at = now_rfc3339();
+    storage::write(storage, |tx| {
+        let user = tx.user_by_name(name)?.ok_or_else(|| Error::UnknownUser(name.to_owned()))?;
+        if tx.revoke_device_tokens(user.id, device, &at)? == 0 {
+            return Err(Error::NotFound(format!("`{name}` has no token for a device `{device}`")));
+        }
+        Ok(user)
+    })
+}
+
+/// The devices the user holds a token for.
+pub fn devices(storage: &dyn Storage, name: &str) -> Result<Vec<DeviceToken>> {
+    storage::read(storage, |tx| {
+        let user = tx.user_by_name(name)?.ok_or_else(|| Error::UnknownUser(name.to_owned()))?;
+        Ok(tx.devices(user.id)?)
+    })
 }

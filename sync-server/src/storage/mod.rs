@@ -98,6 +98,20 @@ pub trait ReadTxn {
     fn route(&self, category: &str) -> StorageResult<Option<Route>>;
     /// Every case with the times of its workflow events, for statistics.
     fn case_histories(&self) -> StorageResult<Vec<CaseHistory>>;
+    /// How many reports in scope pass `filter`, per status that has any
+    /// (the filter's status, cursor and limit are ignored).
+    fn report_counts(&self, scope: &Scope, filter: &ReportFilter) -> StorageResult<Vec<(ReportStatus, u64)>>;
+
+    /// A user's password hash (None until one is set) and whether they are
+    /// disabled, for signing in by name.
+    fn credentials(&self, name: &str) -> StorageResult<Option<Credentials>>;
+    /// The user of a session that exists, has not expired at `now_ms`, and
+    /// whose user is not disabled.
+    fn session(&self, session_sha256: &str, now_ms: i64) -> StorageResult<Option<SessionRow>>;
+    /// Failed sign-ins of `subject` at or after `since_ms`, and the earliest of them.
+    fn sign_in_failures(&self, subject: &str, since_ms: i64) -> StorageResult<(u32, Option<i64>)>;
+    /// The user's tokens that are not revoked, by device (never the token).
+    fn devices(&self, user_id: i64) -> StorageResult<Vec<DeviceToken>>;
     /// Every report with a location, for placing them again.
     fn located_reports(&self) -> StorageResult<Vec<LocatedReport>>;
 }
@@ -111,6 +125,18 @@ pub trait WriteTxn: ReadTxn {
     fn revoke_tokens(&mut self, user_id: i64, at: &str) -> StorageResult<()>;
     /// `Some(time)` disables the user from then, `None` enables them.
     fn set_disabled(&mut self, user_id: i64, disabled_at: Option<&str>) -> StorageResult<()>;
+    /// Revokes the user's tokens of this device; answers how many.
+    fn revoke_device_tokens(&mut self, user_id: i64, device: &str, at: &str) -> StorageResult<usize>;
+    /// Sets the user's password hash (an Argon2id PHC string).
+    fn set_password(&mut self, user_id: i64, password_hash: &str) -> StorageResult<()>;
+    fn insert_session(&mut self, session: &NewSession) -> StorageResult<()>;
+    fn delete_session(&mut self, session_sha256: &str) -> StorageResult<()>;
+    /// Ends every session of the user (a new password, an admin's order).
+    fn delete_sessions_of(&mut self, user_id: i64) -> StorageResult<()>;
+    fn record_sign_in_failure(&mut self, subject: &str, at_ms: i64) -> StorageResult<()>;
+    fn clear_sign_in_failures(&mut self, subject: &str) -> StorageResult<()>;
+    /// Forgets sessions expired at `now_ms` and failures before `failures_before_ms`.
+    fn expire_sign_ins(&mut self, now_ms: i64, failures_before_ms: i64) -> StorageResult<()>;
 
     /// Starts the upload, or starts it again from 0 with this length.
     fn put_upload(&mut self, key: &UploadKey, length: u64, started_at: &str, now_ms: i64) -> StorageResult<()>;
@@ -181,6 +207,38 @@ pub struct UserListing {
     pub disabled: bool,
     /// Tokens not revoked.
     pub active_tokens: u32,
+}
+
+/// What signing in by name needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+}
+
+/// A signed-in browser: its user and the CSRF token its forms carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    pub user: User,
+    pub csrf: String,
+    pub expires_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub session_sha256: String,
+    pub user_id: i64,
+    pub csrf: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// A token that is not revoked, as an admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceToken {
+    pub device: String,
+    pub created_at: String,
 }
 
 /// Whom a token belongs to, if it is known and not revoked.
@@ -441,6 +499,13 @@ pub struct HistoryEntry {
 pub struct ReportFilter {
     pub status: Option<ReportStatus>,
     pub category: Option<String>,
+    pub grid_id: Option<String>,
+    /// Reports placed in a cell of this street office.
+    pub street_office: Option<String>,
+    /// Reports dispatched to this department now.
+    pub department: Option<String>,
+    /// Only reports overdue at this time: dispatched or in progress, past due.
+    pub overdue_at_ms: Option<i64>,
     /// Inclusive lower bound on `created_at`, in ms.
     pub since_ms: Option<i64>,
     /// Exclusive upper bound on `created_at`, in ms.

@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_thumbnails_on_demand.sql"),
     include_str!("migrations/0004_tokens_holders_and_user_uploads.sql"),
     include_str!("migrations/0005_case_workflow.sql"),
+    include_str!("migrations/0006_console_sign_in.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

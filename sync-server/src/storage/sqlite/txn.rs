@@ -10,9 +10,10 @@ use suishoupai_core::{Action, ReportStatus};
 
 use crate::model::{Role, Scope, User};
 use crate::storage::{
-    CaseHistory, CaseState, ChangeBatch, Department, ExistingReport, GridCell, HistoryEntry, LocatedReport, Near, NearbyReport, NewEvent,
-    NewReportRow, NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction, ReportFilter, ReportKey, ReportPage, Route, StorageError,
-    StorageResult, StoredReport, TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
+    CaseHistory, CaseState, ChangeBatch, Credentials, Department, DeviceToken, ExistingReport, GridCell, HistoryEntry, LocatedReport, Near,
+    NearbyReport, NewEvent, NewReportRow, NewSession, NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction, ReportFilter, ReportKey,
+    ReportPage, Route, SessionRow, StorageError, StorageResult, StoredReport, TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing,
+    WriteTxn,
 };
 
 /// The statements a push runs for every report, kept prepared for the
@@ -83,6 +84,29 @@ fn scope_sql(scope: &Scope) -> (&'static str, Vec<Value>) {
 
 /// id, name, role, grid_id, department.
 type UserRow = (i64, String, String, Option<String>, Option<String>);
+
+/// The conditions of `filter` but its status and paging, appended to `sql`.
+fn filter_sql(filter: &ReportFilter, sql: &mut String, values: &mut Vec<Value>) {
+    let mut text = |condition: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            sql.push_str(condition);
+            values.push(Value::Text(value.clone()));
+        }
+    };
+    text(" AND r.category = ?", &filter.category);
+    text(" AND r.grid_id = ?", &filter.grid_id);
+    text(" AND r.grid_id IN (SELECT g.grid_id FROM grids g WHERE g.street_office = ?)", &filter.street_office);
+    text(" AND r.department = ?", &filter.department);
+    let mut integer = |condition: &str, value: Option<i64>| {
+        if let Some(value) = value {
+            sql.push_str(condition);
+            values.push(Value::Integer(value));
+        }
+    };
+    integer(" AND r.created_ms >= ?", filter.since_ms);
+    integer(" AND r.created_ms < ?", filter.until_ms);
+    integer(" AND r.status IN ('dispatched', 'in_progress') AND r.due_ms < ?", filter.overdue_at_ms);
+}
 
 const USER_COLUMNS: &str = "u.id, u.name, u.role, u.grid_id, u.department";
 
@@ -211,6 +235,57 @@ impl ReadTxn for SqliteTxn<'_> {
             .transpose()
     }
 
+    fn report_counts(&self, scope: &Scope, filter: &ReportFilter) -> StorageResult<Vec<(ReportStatus, u64)>> {
+        let (condition, mut values) = scope_sql(scope);
+        let mut sql = format!("SELECT r.status, count(*) FROM reports r WHERE {condition}");
+        filter_sql(filter, &mut sql, &mut values);
+        sql.push_str(" GROUP BY r.status");
+        self.conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(values), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
+            .map(|row| {
+                let (status, count) = row?;
+                Ok((parse_status(&status)?, count as u64))
+            })
+            .collect()
+    }
+
+    fn credentials(&self, name: &str) -> StorageResult<Option<Credentials>> {
+        self.conn
+            .prepare_cached(&format!("SELECT {USER_COLUMNS}, u.password_hash, u.disabled_at IS NOT NULL FROM users u WHERE u.name = ?1"))?
+            .query_row([name], |r| Ok((user_row(r)?, r.get::<_, Option<String>>(5)?, r.get::<_, bool>(6)?)))
+            .optional()?
+            .map(|(user, password_hash, disabled)| Ok(Credentials { user: make_user(user)?, password_hash, disabled }))
+            .transpose()
+    }
+
+    fn session(&self, session_sha256: &str, now_ms: i64) -> StorageResult<Option<SessionRow>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {USER_COLUMNS}, s.csrf, s.expires_ms FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.session_sha256 = ?1 AND s.expires_ms > ?2 AND u.disabled_at IS NULL"
+            ))?
+            .query_row(params![session_sha256, now_ms], |r| Ok((user_row(r)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?)))
+            .optional()?
+            .map(|(user, csrf, expires_ms)| Ok(SessionRow { user: make_user(user)?, csrf, expires_ms }))
+            .transpose()
+    }
+
+    fn sign_in_failures(&self, subject: &str, since_ms: i64) -> StorageResult<(u32, Option<i64>)> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*), min(at_ms) FROM sign_in_failures WHERE subject = ?1 AND at_ms >= ?2")?
+            .query_row(params![subject, since_ms], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
+    fn devices(&self, user_id: i64) -> StorageResult<Vec<DeviceToken>> {
+        self.conn
+            .prepare_cached("SELECT device, created_at FROM tokens WHERE user_id = ?1 AND revoked_at IS NULL ORDER BY device, id")?
+            .query_map([user_id], |r| Ok(DeviceToken { device: r.get(0)?, created_at: r.get(1)? }))?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(Into::into)
+    }
+
     fn users(&self) -> StorageResult<Vec<UserListing>> {
         self.conn
             .prepare(&format!(
@@ -315,18 +390,7 @@ impl ReadTxn for SqliteTxn<'_> {
             sql.push_str(" AND r.status = ?");
             values.push(Value::Text(status.code().to_owned()));
         }
-        if let Some(category) = &filter.category {
-            sql.push_str(" AND r.category = ?");
-            values.push(Value::Text(category.clone()));
-        }
-        if let Some(since) = filter.since_ms {
-            sql.push_str(" AND r.created_ms >= ?");
-            values.push(Value::Integer(since));
-        }
-        if let Some(until) = filter.until_ms {
-            sql.push_str(" AND r.created_ms < ?");
-            values.push(Value::Integer(until));
-        }
+        filter_sql(filter, &mut sql, &mut values);
         if let Some(after) = &filter.after {
             sql.push_str(" AND (r.created_ms, r.id) < (?, ?)");
             values.push(Value::Integer(after.created_ms));
@@ -562,6 +626,52 @@ impl WriteTxn for SqliteTxn<'_> {
 
     fn set_disabled(&mut self, user_id: i64, disabled_at: Option<&str>) -> StorageResult<()> {
         self.conn.execute("UPDATE users SET disabled_at = ?2 WHERE id = ?1", params![user_id, disabled_at])?;
+        Ok(())
+    }
+
+    fn revoke_device_tokens(&mut self, user_id: i64, device: &str, at: &str) -> StorageResult<usize> {
+        Ok(self.conn.execute(
+            "UPDATE tokens SET revoked_at = ?3 WHERE user_id = ?1 AND device = ?2 AND revoked_at IS NULL",
+            params![user_id, device, at],
+        )?)
+    }
+
+    fn set_password(&mut self, user_id: i64, password_hash: &str) -> StorageResult<()> {
+        self.conn.execute("UPDATE users SET password_hash = ?2 WHERE id = ?1", params![user_id, password_hash])?;
+        Ok(())
+    }
+
+    fn insert_session(&mut self, session: &NewSession) -> StorageResult<()> {
+        self.conn.execute(
+            "INSERT INTO sessions (session_sha256, user_id, csrf, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![session.session_sha256, session.user_id, session.csrf, session.created_ms, session.expires_ms],
+        )?;
+        Ok(())
+    }
+
+    fn delete_session(&mut self, session_sha256: &str) -> StorageResult<()> {
+        self.conn.execute("DELETE FROM sessions WHERE session_sha256 = ?1", [session_sha256])?;
+        Ok(())
+    }
+
+    fn delete_sessions_of(&mut self, user_id: i64) -> StorageResult<()> {
+        self.conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+        Ok(())
+    }
+
+    fn record_sign_in_failure(&mut self, subject: &str, at_ms: i64) -> StorageResult<()> {
+        self.conn.execute("INSERT INTO sign_in_failures (subject, at_ms) VALUES (?1, ?2)", params![subject, at_ms])?;
+        Ok(())
+    }
+
+    fn clear_sign_in_failures(&mut self, subject: &str) -> StorageResult<()> {
+        self.conn.execute("DELETE FROM sign_in_failures WHERE subject = ?1", [subject])?;
+        Ok(())
+    }
+
+    fn expire_sign_ins(&mut self, now_ms: i64, failures_before_ms: i64) -> StorageResult<()> {
+        self.conn.execute("DELETE FROM sessions WHERE expires_ms <= ?1", [now_ms])?;
+        self.conn.execute("DELETE FROM sign_in_failures WHERE at_ms < ?1", [failures_before_ms])?;
         Ok(())
     }
 

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use suishoupai_core::Crs;
-use suishoupai_core::rules::check_label;
 use suishoupai_server::auth::Role;
 use suishoupai_server::clock::Clock;
 use suishoupai_server::services::{catalog, grids, users};
+use suishoupai_server::state::Tiles;
 use suishoupai_server::storage::sqlite::SqliteStorage;
-use suishoupai_server::storage::{self, Department, NewUser, Route};
+use suishoupai_server::storage::{self, Department, Route};
 use suishoupai_server::{ConnectionLimits, Error, Result, ServeOptions, Settings};
 
 #[derive(Parser)]
@@ -47,6 +47,14 @@ enum Command {
         /// Where the campaign's days begin and end, for statistics (an IANA name).
         #[arg(long, value_name = "ZONE", default_value = "Asia/Shanghai")]
         timezone: String,
+        /// An intranet tile server for the console's map, as a URL template
+        /// such as http://tiles.local/{z}/{x}/{y}.png (none by default: the
+        /// map draws the grid and the cases on a blank background).
+        #[arg(long, value_name = "URL")]
+        tiles: Option<String>,
+        /// The coordinate system of those tiles: gcj02 for AMap and Tencent styles.
+        #[arg(long, value_name = "CRS", default_value = "wgs84", value_parser = ["wgs84", "gcj02"])]
+        tiles_crs: String,
     },
     /// Manage users; works while the server runs.
     #[command(subcommand)]
@@ -208,7 +216,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, max_connections, max_connections_per_ip, duplicate_radius_m, test_clock, timezone } => {
+        Command::Serve { listen, max_connections, max_connections_per_ip, duplicate_radius_m, test_clock, timezone, tiles, tiles_crs } => {
             if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
                 return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
             }
@@ -222,7 +230,16 @@ fn run(cli: Cli) -> Result<()> {
             let timezone = timezone
                 .parse()
                 .map_err(|_| Error::BadRequest(format!("--timezone `{timezone}` is not an IANA time zone, e.g. Asia/Shanghai")))?;
-            let mut settings = Settings { timezone, ..Settings::default() };
+            let tiles = tiles
+                .map(|url| -> Result<Tiles> {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) || !url.contains("{z}") {
+                        return Err(Error::BadRequest("--tiles must be an http(s) URL template with {z}, {x} and {y}".into()));
+                    }
+                    let crs = tiles_crs.parse().map_err(|e: suishoupai_core::domain::geo::UnknownCrs| Error::BadRequest(e.to_string()))?;
+                    Ok(Tiles { url, crs })
+                })
+                .transpose()?;
+            let mut settings = Settings { timezone, tiles, ..Settings::default() };
             settings.duplicate_window.radius_m = duplicate_radius_m;
             if let Some(file) = test_clock {
                 settings.clock = Clock::File(file);
@@ -235,7 +252,7 @@ fn run(cli: Cli) -> Result<()> {
             served
         }
         Command::User(UserCommand::Add { name, role, grid, department, json }) => {
-            let user = new_user(name, role.into(), grid, department)?;
+            let user = users::new_user(name, role.into(), grid, department)?;
             let (added, token) = users::add(&SqliteStorage::open(&cli.data)?, &user)?;
             if json {
                 println!("{}", serde_json::json!({ "name": added.name, "role": added.role.code(), "token": token }));
@@ -396,20 +413,4 @@ fn run_route(data: &Path, command: RouteCommand) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn new_user(name: String, role: Role, grid_id: Option<String>, department: Option<String>) -> Result<NewUser> {
-    let bad = |m: &str| Err(Error::BadRequest(m.to_owned()));
-    match (role, &grid_id, &department) {
-        (Role::GridWorker, None, _) => return bad("a grid_worker needs --grid"),
-        (Role::Department, _, None) => return bad("a department user needs --department"),
-        (r, Some(_), _) if r != Role::GridWorker => return bad("--grid goes only with --role grid_worker"),
-        (r, _, Some(_)) if r != Role::Department => return bad("--department goes only with --role department"),
-        _ => {}
-    }
-    let label = |field: &str, value: &str| check_label(field, value).map_err(|e| Error::BadRequest(e.to_string()));
-    label("--name", &name)?;
-    grid_id.iter().try_for_each(|g| label("--grid", g))?;
-    department.iter().try_for_each(|d| label("--department", d))?;
-    Ok(NewUser { name, role, grid_id, department })
 }

@@ -35,7 +35,7 @@ fn bad_requests_are_json_errors_that_name_the_problem() {
     assert_error(post_raw("/v1/push", json_ct, huge.into_bytes()), 413, "too_large", "larger than");
     // Routes and methods that do not exist are JSON too.
     assert_error(server.get(&token, "/v2/everything"), 404, "not_found", "route");
-    assert_error(server.get(&token, "/"), 404, "not_found", "route");
+    assert_error(server.get(&token, "/nothing-here"), 404, "not_found", "route");
     let wrong_method = server.request(reqwest::Method::DELETE, &token, "/v1/push").send().unwrap();
     assert!(wrong_method.headers().get("allow").is_some());
     assert_error(wrong_method, 405, "method_not_allowed", "method");

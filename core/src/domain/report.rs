@@ -159,3 +159,28 @@ mod tests {
         assert!(SyncState::from_code("done").is_err());
     }
 }
+
+impl ReportStatus {
+    /// The status as the campaign's people call it.
+    pub fn name(self, locale: super::Locale) -> &'static str {
+        use super::Locale::{En, ZhCn};
+        match (self, locale) {
+            (ReportStatus::Submitted, ZhCn) => "待受理",
+            (ReportStatus::Accepted, ZhCn) => "已立案",
+            (ReportStatus::Rejected, ZhCn) => "不予立案",
+            (ReportStatus::Duplicate, ZhCn) => "重复",
+            (ReportStatus::Dispatched, ZhCn) => "已派遣",
+            (ReportStatus::InProgress, ZhCn) => "处置中",
+            (ReportStatus::Rectified, ZhCn) => "已整改待核查",
+            (ReportStatus::Closed, ZhCn) => "已结案",
+            (ReportStatus::Submitted, En) => "Submitted",
+            (ReportStatus::Accepted, En) => "Accepted",
+            (ReportStatus::Rejected, En) => "Rejected",
+            (ReportStatus::Duplicate, En) => "Duplicate",
+            (ReportStatus::Dispatched, En) => "Dispatched",
+            (ReportStatus::InProgress, En) => "In progress",
+            (ReportStatus::Rectified, En) => "Rectified, to verify",
+            (ReportStatus::Closed, En) => "Closed",
+        }
+    }
+}

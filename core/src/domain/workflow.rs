@@ -83,6 +83,33 @@ impl Action {
         Action::Reopen,
     ];
 
+    /// The action as the campaign's people call it (数字城管's names).
+    pub fn name(self, locale: super::Locale) -> &'static str {
+        use super::Locale::{En, ZhCn};
+        match (self, locale) {
+            (Action::Accept, ZhCn) => "受理立案",
+            (Action::Reject, ZhCn) => "不予立案",
+            (Action::MarkDuplicate, ZhCn) => "合并为重复",
+            (Action::Dispatch, ZhCn) => "派遣",
+            (Action::Acknowledge, ZhCn) => "报到接收",
+            (Action::Return, ZhCn) => "退回",
+            (Action::Extend, ZhCn) => "延期",
+            (Action::Rectify, ZhCn) => "处置完毕",
+            (Action::Verify, ZhCn) => "核查结案",
+            (Action::Reopen, ZhCn) => "返工",
+            (Action::Accept, En) => "Accept",
+            (Action::Reject, En) => "Reject",
+            (Action::MarkDuplicate, En) => "Merge as duplicate",
+            (Action::Dispatch, En) => "Dispatch",
+            (Action::Acknowledge, En) => "Acknowledge",
+            (Action::Return, En) => "Return",
+            (Action::Extend, En) => "Extend the deadline",
+            (Action::Rectify, En) => "Rectified",
+            (Action::Verify, En) => "Verify and close",
+            (Action::Reopen, En) => "Rework",
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Action::Accept => "accept",

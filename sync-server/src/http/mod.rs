@@ -5,6 +5,7 @@
 
 mod auth;
 mod catalog;
+mod console;
 pub mod error;
 mod extract;
 mod meta;
@@ -55,8 +56,9 @@ const fn const_upper(method: &'static str) -> &'static str {
     }
 }
 
-/// The router and the table of every `(method, path)` it serves.
-fn routing() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
+/// The router and the table of every `(method, path)` of the JSON API
+/// (the console's pages are not in it: they are not the API).
+fn routing(app: Option<&AppState>) -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
     let (uploads, upload_routes) = routes!(Router::<AppState>::new();
         "/v1/uploads" => post(uploads::create);
         "/v1/uploads/batch" => post(uploads::create_batch);
@@ -81,8 +83,11 @@ fn routing() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         "/v1/photos/{sha256}/thumbnail" => get(reports::thumbnail);
     );
     table.extend(upload_routes);
+    let mut router = router.merge(uploads.layer(map_response(tus_resumable)));
+    if let Some(app) = app {
+        router = router.merge(console::router(app));
+    }
     let router = router
-        .merge(uploads.layer(map_response(tus_resumable)))
         .fallback(|| async { Error::NotFound("no such route".into()) })
         // A bug that panics a handler answers 500 (made JSON below) and
         // leaves the connection and the server running.
@@ -93,12 +98,12 @@ fn routing() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
 }
 
 pub fn router(state: AppState) -> Router {
-    routing().0.with_state(state)
+    routing(Some(&state)).0.with_state(state)
 }
 
 /// Every `(method, path)` the router serves.
 pub fn routes() -> Vec<(&'static str, &'static str)> {
-    routing().1
+    routing(None).1
 }
 
 /// Browsers must take every answer for what its Content-Type says: a photo
@@ -119,8 +124,12 @@ async fn tus_resumable(mut response: Response) -> Response {
 /// [`suishoupai_core::protocol::ErrorBody`], keeping its status and headers.
 async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    // The console's error pages are HTML on purpose.
+    let is_json_or_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json_or_page {
         return response;
     }
     let code = match status {

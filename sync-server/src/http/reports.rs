@@ -129,7 +129,7 @@ pub async fn thumbnail(user: User, State(app): State<AppState>, Path(sha256): Pa
     Ok(serve_jpeg(&sha256, bytes))
 }
 
-fn serve_jpeg(sha256: &str, bytes: Vec<u8>) -> Response {
+pub(super) fn serve_jpeg(sha256: &str, bytes: Vec<u8>) -> Response {
     (
         [
             (CONTENT_TYPE, "image/jpeg".to_owned()),

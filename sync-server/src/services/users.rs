@@ -3,8 +3,27 @@
 use crate::auth::{self, password};
 use crate::clock::now_rfc3339;
 use crate::error::{Error, Result};
-use crate::model::User;
+use crate::model::{Role, User};
 use crate::storage::{self, DeviceToken, NewUser, Storage, StorageError, UserListing};
+use suishoupai_core::rules::check_label;
+
+/// A new user as asked for, checked: a grid worker has a grid, a
+/// department user a department, and no one else has either.
+pub fn new_user(name: String, role: Role, grid_id: Option<String>, department: Option<String>) -> Result<NewUser> {
+    let bad = |m: &str| Err(Error::BadRequest(m.to_owned()));
+    match (role, &grid_id, &department) {
+        (Role::GridWorker, None, _) => return bad("a grid_worker needs --grid"),
+        (Role::Department, _, None) => return bad("a department user needs --department"),
+        (r, Some(_), _) if r != Role::GridWorker => return bad("--grid goes only with --role grid_worker"),
+        (r, _, Some(_)) if r != Role::Department => return bad("--department goes only with --role department"),
+        _ => {}
+    }
+    let label = |field: &str, value: &str| check_label(field, value).map_err(|e| Error::BadRequest(e.to_string()));
+    label("--name", &name)?;
+    grid_id.iter().try_for_each(|g| label("--grid", g))?;
+    department.iter().try_for_each(|d| label("--department", d))?;
+    Ok(NewUser { name, role, grid_id, department })
+}
 
 /// Adds a user with a first token (device `default`); answers the user and
 /// the token, which is shown only this once (storage keeps its hash).

@@ -46,6 +46,16 @@ pub struct Settings {
     pub clock: Clock,
     /// Where the campaign's days begin and end, for statistics.
     pub timezone: chrono_tz::Tz,
+    /// An intranet tile server for the console's map; none by default.
+    pub tiles: Option<Tiles>,
+}
+
+/// A tile server: a URL template (`{z}/{x}/{y}`) and the coordinate system
+/// its tiles are drawn in (GCJ-02 for AMap and Tencent styles).
+#[derive(Debug, Clone)]
+pub struct Tiles {
+    pub url: String,
+    pub crs: suishoupai_core::Crs,
 }
 
 impl Default for Settings {
@@ -58,6 +68,7 @@ impl Default for Settings {
             duplicate_window: DuplicateWindow::default(),
             clock: Clock::System,
             timezone: chrono_tz::Asia::Shanghai,
+            tiles: None,
         }
     }
 }

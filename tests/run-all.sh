@@ -5,15 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the Rust tests call: exiftool checks that renditions carry
-# no private metadata.
+# no private metadata; chromium runs the console's browser test, with a CJK
+# font so that its screenshots show Chinese rather than boxes.
 need=()
 command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
+command -v chromium >/dev/null || need+=(chromium)
+fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+# playwright-core drives that chromium (the version pinned by the lock file).
+npm ci --prefix sync-server/tests/console --no-audit --no-fund --loglevel=error
 
 # The house rules first: formatted, and no lint left (a warning fails).
 cargo fmt --all --check

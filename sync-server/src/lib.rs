@@ -72,6 +72,8 @@ pub async fn serve(data: &Path, options: ServeOptions) -> Result<()> {
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         eprintln!(
             "data in {data} (SQLite and photo files)\n\
+         the console:     http://{addr}/  (staff sign in with a password set by\n\
+         \x20                `suishoupai-server --data {data} user set-password NAME`, one line on stdin)\n\
          add a user:      suishoupai-server --data {data} user add --name NAME --role resident|grid_worker|department|coordinator|admin [--grid ID] [--department ID] --json\n\
          point a device:  suishoupai --data DEVICE_DIR login --server http://{addr} --token TOKEN\n\
          \x20                then:  suishoupai --data DEVICE_DIR sync",

@@ -10,6 +10,7 @@ mod extract;
 mod meta;
 mod reports;
 pub mod serve;
+mod stats;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -73,6 +74,8 @@ fn routing() -> (Router<AppState>, Vec<(&'static str, &'static str)>) {
         "/v1/reports/{id}/duplicates" => get(reports::duplicates);
         "/v1/tasks" => get(sync::tasks);
         "/v1/stats" => get(reports::stats);
+        "/v1/stats/daily" => get(stats::daily);
+        "/v1/stats/ranking" => get(stats::ranking);
         "/v1/departments" => get(catalog::departments), post(catalog::add_department);
         "/v1/routes" => get(catalog::routes);
         "/v1/routes/{category}" => put(catalog::set_route);

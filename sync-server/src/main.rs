@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use suishoupai_core::Crs;
 use suishoupai_server::auth::Role;
 use suishoupai_server::clock::Clock;
-use suishoupai_server::services::{catalog, grids, users};
+use suishoupai_server::services::{bulletin, catalog, grids, users};
 use suishoupai_server::state::Tiles;
 use suishoupai_server::storage::sqlite::SqliteStorage;
 use suishoupai_server::storage::{self, Department, Route};
@@ -55,6 +55,23 @@ enum Command {
         /// The coordinate system of those tiles: gcj02 for AMap and Tencent styles.
         #[arg(long, value_name = "CRS", default_value = "wgs84", value_parser = ["wgs84", "gcj02"])]
         tiles_crs: String,
+        /// The ranking's score: on_time × on-time rate + closure × closure
+        /// rate − rework × reworked cases (see the README).
+        #[arg(long, value_name = "WEIGHTS", default_value = "on_time=50,closure=20,rework=0.2")]
+        ranking_weights: String,
+    },
+    /// The daily bulletin (每日一通报) of a local day, on stdout.
+    Bulletin {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: BulletinFormat,
+        /// Where the days begin and end (an IANA name), as `serve --timezone`.
+        #[arg(long, value_name = "ZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
+        /// For tests only: count overdue cases at the time in this file, as `serve --test-clock`.
+        #[arg(long, value_name = "FILE", hide = true)]
+        test_clock: Option<PathBuf>,
     },
     /// Manage users; works while the server runs.
     #[command(subcommand)]
@@ -182,6 +199,13 @@ enum UserCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum BulletinFormat {
+    Json,
+    Csv,
+    Html,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 #[value(rename_all = "snake_case")]
 enum RoleArg {
     Resident,
@@ -216,7 +240,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, max_connections, max_connections_per_ip, duplicate_radius_m, test_clock, timezone, tiles, tiles_crs } => {
+        Command::Serve { listen, max_connections, max_connections_per_ip, duplicate_radius_m, test_clock, timezone, ranking_weights, tiles, tiles_crs } => {
             if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
                 return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
             }
@@ -227,9 +251,7 @@ fn run(cli: Cli) -> Result<()> {
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
-            let timezone = timezone
-                .parse()
-                .map_err(|_| Error::BadRequest(format!("--timezone `{timezone}` is not an IANA time zone, e.g. Asia/Shanghai")))?;
+            let timezone = parse_timezone(&timezone)?;
             let tiles = tiles
                 .map(|url| -> Result<Tiles> {
                     if !(url.starts_with("http://") || url.starts_with("https://")) || !url.contains("{z}") {
@@ -239,7 +261,7 @@ fn run(cli: Cli) -> Result<()> {
                     Ok(Tiles { url, crs })
                 })
                 .transpose()?;
-            let mut settings = Settings { timezone, tiles, ..Settings::default() };
+            let mut settings = Settings { timezone, tiles, ranking_weights: ranking_weights.parse()?, ..Settings::default() };
             settings.duplicate_window.radius_m = duplicate_radius_m;
             if let Some(file) = test_clock {
                 settings.clock = Clock::File(file);
@@ -293,6 +315,18 @@ fn run(cli: Cli) -> Result<()> {
             println!("enabled `{name}`");
             Ok(())
         }
+        Command::Bulletin { date, format, timezone, test_clock } => {
+            let date = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                .map_err(|_| Error::BadRequest(format!("--date `{date}` is not a date YYYY-MM-DD")))?;
+            let now_ms = test_clock.map_or(Clock::System, Clock::File).now_ms();
+            let made = bulletin::build(&SqliteStorage::open(&cli.data)?, date, parse_timezone(&timezone)?, now_ms)?;
+            match format {
+                BulletinFormat::Json => print_json(&made)?,
+                BulletinFormat::Csv => print!("{}", bulletin::render_csv(&made)),
+                BulletinFormat::Html => print!("{}", bulletin::render_html(&made)?),
+            }
+            Ok(())
+        }
         Command::Grid(command) => run_grid(&cli.data, command),
         Command::Department(command) => run_department(&cli.data, command),
         Command::Route(command) => run_route(&cli.data, command),
@@ -332,6 +366,10 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn parse_timezone(name: &str) -> Result<chrono_tz::Tz> {
+    name.parse().map_err(|_| Error::BadRequest(format!("--timezone `{name}` is not an IANA time zone, e.g. Asia/Shanghai")))
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {

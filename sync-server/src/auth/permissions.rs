@@ -30,3 +30,12 @@ pub fn require_admin(user: &User) -> Result<()> {
         _ => Err(Error::Forbidden("only admins manage departments, routes and the grid".into())),
     }
 }
+
+/// Reading the campaign's statistics, bulletins and rankings: they name
+/// every street office and department, so they are the coordinators'.
+pub fn require_statistics_reader(user: &User) -> Result<()> {
+    match user.role {
+        Role::Coordinator | Role::Admin => Ok(()),
+        _ => Err(Error::Forbidden("statistics are for coordinators and admins".into())),
+    }
+}

@@ -11,6 +11,7 @@ mod extract;
 mod meta;
 mod reports;
 pub mod serve;
+mod stats;
 mod sync;
 #[cfg(test)]
 mod tests;
@@ -75,6 +76,8 @@ fn routing(app: Option<&AppState>) -> (Router<AppState>, Vec<(&'static str, &'st
         "/v1/reports/{id}/duplicates" => get(reports::duplicates);
         "/v1/tasks" => get(sync::tasks);
         "/v1/stats" => get(reports::stats);
+        "/v1/stats/daily" => get(stats::daily);
+        "/v1/stats/ranking" => get(stats::ranking);
         "/v1/departments" => get(catalog::departments), post(catalog::add_department);
         "/v1/routes" => get(catalog::routes);
         "/v1/routes/{category}" => put(catalog::set_route);

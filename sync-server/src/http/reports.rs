@@ -150,7 +150,7 @@ pub struct StatsQuery {
     by: Option<String>,
 }
 
-fn local_date(name: &str, text: &str) -> Result<chrono::NaiveDate> {
+pub(super) fn local_date(name: &str, text: &str) -> Result<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| Error::BadRequest(format!("{name} `{text}` is not a date YYYY-MM-DD")))
 }
 

@@ -3,12 +3,14 @@
 //! knows storage's transactions and the permission rules of
 //! [`crate::auth`], and no HTTP at all.
 
+pub mod bulletin;
 pub mod catalog;
 pub mod duplicates;
 pub mod grids;
 pub mod housekeeping;
 pub mod photos;
 pub mod push;
+pub mod ranking;
 pub mod reports;
 pub mod sessions;
 pub mod sign_in;

@@ -6,6 +6,8 @@
 //! How each figure counts (a case counts at most once per figure, however
 //! many events it has; the period is `[from 00:00, to + 1 day 00:00)` local):
 //! - `received` (交办): cases with an `accept` (立案) in the period.
+//! - `dispatched` (派遣): cases with a `dispatch` in the period (a case
+//!   returned and dispatched again counts once).
 //! - `rectified` (已整改): cases with a `rectify` in the period (a report
 //!   fixed on the spot arrives with one).
 //! - `closed` (结案): cases with a `verify` in the period.
@@ -19,7 +21,7 @@
 //!   more.
 //! - `overdue`: cases `dispatched` or `in_progress` and past due now,
 //!   whatever the period (a `rectified` case awaits verification and is
-//!   not overdue).
+//!   not overdue); [`is_overdue`] is the one test of it.
 //! - `median_hours_to_close`: over the cases closed in the period, the
 //!   median of the hours from their first `accept` to their last `verify`
 //!   in the period.
@@ -33,8 +35,9 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use suishoupai_core::{Action, ReportStatus};
 
+use crate::auth::require_statistics_reader;
 use crate::error::{Error, Result};
-use crate::model::{Role, User};
+use crate::model::User;
 use crate::storage::{self, CaseHistory, Storage};
 
 /// The longest period asked for at once.
@@ -77,6 +80,7 @@ impl By {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
     pub received: u64,
+    pub dispatched: u64,
     pub rectified: u64,
     pub closed: u64,
     pub rectification_rate: Option<f64>,
@@ -137,6 +141,7 @@ pub fn figures<'a>(cases: impl IntoIterator<Item = &'a CaseHistory>, start_ms: i
     for case in cases {
         let did = |action: Action| case.actions.iter().any(|(a, at)| *a == action && within(*at));
         f.received += u64::from(did(Action::Accept));
+        f.dispatched += u64::from(did(Action::Dispatch));
         f.rectified += u64::from(did(Action::Rectify));
         f.reworked += u64::from(did(Action::Reopen));
         let dispatches: Vec<i64> = case.actions.iter().filter(|(a, _)| *a == Action::Dispatch).map(|(_, at)| *at).collect();
@@ -158,9 +163,7 @@ pub fn figures<'a>(cases: impl IntoIterator<Item = &'a CaseHistory>, start_ms: i
                 f.closed_on_time += 1;
             }
         }
-        if matches!(case.status, ReportStatus::Dispatched | ReportStatus::InProgress) && case.due_ms.is_some_and(|due| due < now_ms) {
-            f.overdue += 1;
-        }
+        f.overdue += u64::from(is_overdue(case, now_ms));
     }
     let rate = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
     f.rectification_rate = rate(f.rectified, f.received);
@@ -168,6 +171,13 @@ pub fn figures<'a>(cases: impl IntoIterator<Item = &'a CaseHistory>, start_ms: i
     f.rework_rate = rate(f.reworked, f.rectified);
     f.median_hours_to_close = median(&mut hours_to_close);
     f
+}
+
+/// Whether the case is open with a department and past its deadline at
+/// `now_ms`: `dispatched` or `in_progress` (a `rectified` case awaits
+/// verification, and is not the department's to be late with).
+pub fn is_overdue(case: &CaseHistory, now_ms: i64) -> bool {
+    matches!(case.status, ReportStatus::Dispatched | ReportStatus::InProgress) && case.due_ms.is_some_and(|due| due < now_ms)
 }
 
 fn median(values: &mut [f64]) -> Option<f64> {
@@ -181,9 +191,7 @@ fn median(values: &mut [f64]) -> Option<f64> {
 
 /// `GET /v1/stats`, for coordinators and admins.
 pub fn stats(storage: &dyn Storage, user: &User, from: NaiveDate, to: NaiveDate, by: Option<By>, tz: Tz, now_ms: i64) -> Result<Stats> {
-    if !matches!(user.role, Role::Coordinator | Role::Admin) {
-        return Err(Error::Forbidden("statistics are for coordinators and admins".into()));
-    }
+    require_statistics_reader(user)?;
     let (start, end) = period_ms(from, to, tz)?;
     let cases = storage::read(storage, |tx| Ok::<_, Error>(tx.case_histories()?))?;
     let total = figures(&cases, start, end, now_ms);
@@ -254,7 +262,7 @@ mod tests {
             &[(Accept, t), (Dispatch, t + HOUR), (Return, t + 2 * HOUR), (Dispatch, t + 3 * HOUR)],
         );
         let f = figures([&busy, &late], t, t + 100 * HOUR, t + 60 * HOUR);
-        assert_eq!((f.received, f.rectified, f.closed, f.reworked, f.returned), (2, 1, 1, 1, 1));
+        assert_eq!((f.received, f.dispatched, f.rectified, f.closed, f.reworked, f.returned), (2, 2, 1, 1, 1, 1));
         assert_eq!((f.due, f.closed_on_time, f.overdue), (2, 1, 1));
         assert_eq!((f.rectification_rate, f.on_time_rate, f.rework_rate), (Some(0.5), Some(0.5), Some(1.0)));
         assert_eq!(f.median_hours_to_close, Some(10.0));

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::services::duplicates::DuplicateWindow;
 use crate::services::grids::Grids;
+use crate::services::ranking::Weights as RankingWeights;
 use crate::storage::Storage;
 
 mod upload_locks;
@@ -46,6 +47,8 @@ pub struct Settings {
     pub clock: Clock,
     /// Where the campaign's days begin and end, for statistics.
     pub timezone: chrono_tz::Tz,
+    /// How the ranking scores units (`serve --ranking-weights`).
+    pub ranking_weights: RankingWeights,
     /// An intranet tile server for the console's map; none by default.
     pub tiles: Option<Tiles>,
 }
@@ -69,6 +72,7 @@ impl Default for Settings {
             clock: Clock::System,
             timezone: chrono_tz::Asia::Shanghai,
             tiles: None,
+            ranking_weights: RankingWeights::default(),
         }
     }
 }

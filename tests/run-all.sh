@@ -18,6 +18,10 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# Python readers check the ledgers (openpyxl) and the bench's spreadsheet
+# anchor is XlsxWriter.
+python3 -c "import openpyxl, xlsxwriter" 2>/dev/null || pip install --quiet openpyxl XlsxWriter
+
 # playwright-core drives that chromium (the version pinned by the lock file).
 npm ci --prefix sync-server/tests/console --no-audit --no-fund --loglevel=error
 

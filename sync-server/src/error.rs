@@ -115,3 +115,10 @@ impl From<suishoupai_core::Error> for Error {
         }
     }
 }
+
+/// A spreadsheet that could not be written is the server's failure.
+impl From<rust_xlsxwriter::XlsxError> for Error {
+    fn from(e: rust_xlsxwriter::XlsxError) -> Self {
+        Error::Internal(format!("writing a spreadsheet: {e}"))
+    }
+}

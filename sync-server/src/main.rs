@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use suishoupai_core::Crs;
 use suishoupai_server::auth::Role;
 use suishoupai_server::clock::Clock;
-use suishoupai_server::services::{bulletin, catalog, grids, users};
+use suishoupai_server::services::{bulletin, catalog, grids, ledger, users};
 use suishoupai_server::state::Tiles;
 use suishoupai_server::storage::sqlite::SqliteStorage;
 use suishoupai_server::storage::{self, Department, Route};
@@ -60,6 +60,9 @@ enum Command {
         #[arg(long, value_name = "WEIGHTS", default_value = "on_time=50,closure=20,rework=0.2")]
         ranking_weights: String,
     },
+    /// The ledger (台账): one row per report, as a spreadsheet.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// The daily bulletin (每日一通报) of a local day, on stdout.
     Bulletin {
         #[arg(long, value_name = "YYYY-MM-DD")]
@@ -85,6 +88,45 @@ enum Command {
     /// Which department a category goes to, and by when.
     #[command(subcommand)]
     Route(RouteCommand),
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Write every report (or those of a status, category, street office,
+    /// grid or department) to FILE, with the period's statistics.
+    Export {
+        #[arg(long, value_enum)]
+        format: LedgerFormatArg,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The statistics sheet's first local day [default: 29 days before --to].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: Option<String>,
+        /// Its last local day [default: today].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: Option<String>,
+        /// Where the photo links point: the server as its users reach it.
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+        base_url: String,
+        #[arg(long, value_name = "ZONE", default_value = "Asia/Shanghai")]
+        timezone: String,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        street_office: Option<String>,
+        #[arg(long)]
+        grid: Option<String>,
+        #[arg(long)]
+        department: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LedgerFormatArg {
+    Xlsx,
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -240,7 +282,17 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, max_connections, max_connections_per_ip, duplicate_radius_m, test_clock, timezone, ranking_weights, tiles, tiles_crs } => {
+        Command::Serve {
+            listen,
+            max_connections,
+            max_connections_per_ip,
+            duplicate_radius_m,
+            test_clock,
+            timezone,
+            ranking_weights,
+            tiles,
+            tiles_crs,
+        } => {
             if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
                 return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
             }
@@ -327,6 +379,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Ledger(command) => run_ledger(&cli.data, command),
         Command::Grid(command) => run_grid(&cli.data, command),
         Command::Department(command) => run_department(&cli.data, command),
         Command::Route(command) => run_route(&cli.data, command),
@@ -374,6 +427,41 @@ fn parse_timezone(name: &str) -> Result<chrono_tz::Tz> {
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))?);
+    Ok(())
+}
+
+fn run_ledger(data: &Path, command: LedgerCommand) -> Result<()> {
+    let LedgerCommand::Export { format, out, from, to, base_url, timezone, status, category, street_office, grid, department } = command;
+    let timezone = parse_timezone(&timezone)?;
+    let now_ms = Clock::System.now_ms();
+    let date = |name: &str, text: Option<String>| {
+        text.map(|t| {
+            chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+                .map_err(|_| Error::BadRequest(format!("{name} `{t}` is not a date YYYY-MM-DD")))
+        })
+        .transpose()
+    };
+    let today = chrono::TimeZone::timestamp_millis_opt(&timezone, now_ms).single().map(|t| t.date_naive()).unwrap_or_default();
+    let to = date("--to", to)?.unwrap_or(today);
+    let from = date("--from", from)?.unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(29)).unwrap_or(to));
+    let status = status
+        .map(|s| {
+            suishoupai_core::ReportStatus::from_code(&s).map_err(|_| Error::BadRequest(format!("--status `{s}` is not a report status")))
+        })
+        .transpose()?;
+    let filter = storage::ReportFilter { status, category, street_office, grid_id: grid, department, ..Default::default() };
+    let request = ledger::LedgerRequest { filter, from, to, base_url: base_url.trim_end_matches('/').to_owned(), timezone, now_ms };
+    let format = match format {
+        LedgerFormatArg::Xlsx => ledger::LedgerFormat::Xlsx,
+        LedgerFormatArg::Csv => ledger::LedgerFormat::Csv,
+    };
+    // Written beside the target and renamed over it once whole.
+    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::BadRequest(format!("cannot write in {}: {e}", dir.display())))?;
+    let rows = ledger::write(&SqliteStorage::open(data)?, &request, format, file.as_file_mut())?;
+    file.persist(&out).map_err(|e| Error::BadRequest(format!("cannot write {}: {e}", out.display())))?;
+    println!("wrote {rows} reports to {}", out.display());
     Ok(())
 }
 

@@ -36,7 +36,7 @@ fn a_day_of_the_campaign_in_a_real_browser() {
     let grid = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/grids/xixian.geojson");
     ok(server.cli(&["grid", "import", grid.to_str().unwrap()]));
     server.user("boss", "admin");
-    server.user("zhao", "coordinator");
+    let zhao = server.user("zhao", "coordinator");
     // (The kit adds the user's department named by its code; named here.)
     server.user_with("cg", "department", &["--department", "chengguan"]);
     ok(server.cli(&["department", "add", "--code", "chengguan", "--name", "城管局", "--name-en", "City management"]));
@@ -55,6 +55,13 @@ fn a_day_of_the_campaign_in_a_real_browser() {
         server.push(&resident, &[r]);
         id
     });
+    // A case in another street office, accepted already: two units to rank.
+    let shot = &photos()[2];
+    server.upload_photo(&resident, shot);
+    let mut c = report(&[shot]);
+    c["location"] = json!({ "latitude": 32.3379832, "longitude": 114.7213728, "source": "device", "accuracy_m": 5.0 });
+    server.push(&resident, &[c.clone()]);
+    assert_eq!(server.act(&zhao, c["id"].as_str().unwrap(), &json!({ "action": "accept" })).status(), 200);
     let after_photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/testdata/photos/canon_eos600d_N_W.jpg");
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -91,9 +98,17 @@ fn a_day_of_the_campaign_in_a_real_browser() {
     assert_eq!((case_b["status"].as_str(), case_b["duplicate_of"].as_str()), (Some("duplicate"), Some(a.as_str())));
     // The admin revoked li's phone in the console: its token is refused.
     assert_eq!(server.get(&resident, "/v1/changes").status(), 401, "the revoked token still works");
-    for shot in
-        ["cases.png", "case-dispatched.png", "queue-phone.png", "case-rectified-phone.png", "stats.png", "admin.png", "cases-en.png"]
-    {
+    for shot in [
+        "cases.png",
+        "case-dispatched.png",
+        "queue-phone.png",
+        "case-rectified-phone.png",
+        "stats.png",
+        "bulletin.png",
+        "ranking.png",
+        "admin.png",
+        "cases-en.png",
+    ] {
         assert!(shots.join(shot).metadata().map(|m| m.len() > 10_000).unwrap_or(false), "screenshot {shot} missing");
     }
 }

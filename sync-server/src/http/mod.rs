@@ -8,6 +8,7 @@ mod catalog;
 mod console;
 pub mod error;
 mod extract;
+mod ledger;
 mod meta;
 mod reports;
 pub mod serve;
@@ -76,6 +77,8 @@ fn routing(app: Option<&AppState>) -> (Router<AppState>, Vec<(&'static str, &'st
         "/v1/reports/{id}/duplicates" => get(reports::duplicates);
         "/v1/tasks" => get(sync::tasks);
         "/v1/stats" => get(reports::stats);
+        "/v1/ledger.xlsx" => get(ledger::xlsx);
+        "/v1/ledger.csv" => get(ledger::csv);
         "/v1/stats/daily" => get(stats::daily);
         "/v1/stats/ranking" => get(stats::ranking);
         "/v1/departments" => get(catalog::departments), post(catalog::add_department);

@@ -23,7 +23,7 @@ use crate::views::{ReportList, ReportView, Viewer};
 pub const DEFAULT_REPORTS: usize = 50;
 pub const MAX_REPORTS: usize = 500;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     status: Option<String>,
@@ -49,7 +49,8 @@ fn parse_cursor(text: &str) -> Result<ReportKey> {
         .ok_or_else(|| Error::BadRequest(format!("cursor `{text}` is not one this server gave out")))
 }
 
-pub async fn list(user: User, State(app): State<AppState>, Query(query): Query<ListQuery>) -> Result<axum::Json<ReportList>> {
+/// The listing filters of `query` (shared by the list and the ledgers).
+pub(super) fn report_filter(query: ListQuery, now_ms: i64) -> Result<ReportFilter> {
     let status = query
         .status
         .as_deref()
@@ -58,13 +59,12 @@ pub async fn list(user: User, State(app): State<AppState>, Query(query): Query<L
     if let Some(category) = &query.category {
         Category::from_code(category).map_err(|_| Error::BadRequest(format!("category `{category}` is not in the catalogue")))?;
     }
-    let now_ms = app.now_ms();
     let overdue = match query.overdue.as_deref() {
         None | Some("false") => None,
         Some("true") => Some(now_ms),
         Some(other) => return Err(Error::BadRequest(format!("overdue `{other}` is not true or false"))),
     };
-    let filter = ReportFilter {
+    Ok(ReportFilter {
         status,
         category: query.category,
         grid_id: query.grid,
@@ -75,7 +75,12 @@ pub async fn list(user: User, State(app): State<AppState>, Query(query): Query<L
         until_ms: time_param("until", query.until.as_deref())?,
         limit: parse_limit(query.limit.as_deref(), DEFAULT_REPORTS, MAX_REPORTS)?,
         after: query.cursor.as_deref().map(parse_cursor).transpose()?,
-    };
+    })
+}
+
+pub async fn list(user: User, State(app): State<AppState>, Query(query): Query<ListQuery>) -> Result<axum::Json<ReportList>> {
+    let now_ms = app.now_ms();
+    let filter = report_filter(query, now_ms)?;
     let list = app
         .db(move |s| {
             let page = reports::list(s, &user, &filter)?;

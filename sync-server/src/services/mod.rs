@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod duplicates;
 pub mod grids;
 pub mod housekeeping;
+pub mod ledger;
 pub mod photos;
 pub mod push;
 pub mod ranking;

@@ -192,6 +192,11 @@ fn median(values: &mut [f64]) -> Option<f64> {
 /// `GET /v1/stats`, for coordinators and admins.
 pub fn stats(storage: &dyn Storage, user: &User, from: NaiveDate, to: NaiveDate, by: Option<By>, tz: Tz, now_ms: i64) -> Result<Stats> {
     require_statistics_reader(user)?;
+    compute(storage, from, to, by, tz, now_ms)
+}
+
+/// The figures, for whoever the caller already allowed (the CLI, the ledger).
+pub fn compute(storage: &dyn Storage, from: NaiveDate, to: NaiveDate, by: Option<By>, tz: Tz, now_ms: i64) -> Result<Stats> {
     let (start, end) = period_ms(from, to, tz)?;
     let cases = storage::read(storage, |tx| Ok::<_, Error>(tx.case_histories()?))?;
     let total = figures(&cases, start, end, now_ms);

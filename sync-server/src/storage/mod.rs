@@ -98,6 +98,11 @@ pub trait ReadTxn {
     fn route(&self, category: &str) -> StorageResult<Option<Route>>;
     /// Every case with the times of its workflow events, for statistics.
     fn case_histories(&self) -> StorageResult<Vec<CaseHistory>>;
+    /// Reports passing `filter` (all of them: the ledger is the
+    /// coordinators'), oldest first (`created_ms`, then id) after `after`,
+    /// at most `limit`, with what the ledger shows of their history. The
+    /// filter's cursor and limit are ignored.
+    fn ledger_rows(&self, filter: &ReportFilter, after: Option<&ReportKey>, limit: usize) -> StorageResult<Vec<LedgerRecord>>;
     /// How many reports in scope pass `filter`, per status that has any
     /// (the filter's status, cursor and limit are ignored).
     fn report_counts(&self, scope: &Scope, filter: &ReportFilter) -> StorageResult<Vec<(ReportStatus, u64)>>;
@@ -207,6 +212,33 @@ pub struct UserListing {
     pub disabled: bool,
     /// Tokens not revoked.
     pub active_tokens: u32,
+}
+
+/// A report as the ledger (台账) lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerRecord {
+    pub id: String,
+    pub category: String,
+    pub grid_id: Option<String>,
+    pub street_office: Option<String>,
+    pub community: Option<String>,
+    /// WGS-84, as stored.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub department: Option<String>,
+    pub department_name: Option<String>,
+    pub status: ReportStatus,
+    pub created_ms: i64,
+    pub due_ms: Option<i64>,
+    /// The first `accept` (立案), RFC 3339.
+    pub accepted_at: Option<String>,
+    /// The last `rectify`.
+    pub rectified_at: Option<String>,
+    /// The last `verify`, for a case closed now.
+    pub closed_at: Option<String>,
+    pub reworks: u32,
+    /// The reporter's photos, then the after-photos, by sha256.
+    pub photos: Vec<String>,
 }
 
 /// What signing in by name needs.

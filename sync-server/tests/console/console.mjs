@@ -2,6 +2,7 @@
 // run by ../console.rs, which starts the server and checks what it holds
 // afterwards. Exits non-zero at the first assertion that fails.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -130,9 +131,27 @@ const coordinator = await desk.newPage();
   assert.ok((await page.locator("#timeline li").count()) >= 6, "the whole history is on the timeline");
   await page.goto(`${BASE}/console/stats`);
   const total = page.locator("#total-row td");
-  assert.equal(await total.nth(0).innerText(), "1", "received");
+  assert.equal(await total.nth(0).innerText(), "2", "received");
   assert.equal(await total.nth(2).innerText(), "1", "closed");
   await shot(page, "stats.png");
+  for (const [link, magic] of [["#ledger-xlsx", "504b0304"], ["#ledger-csv", "efbbbf"]]) {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click(link)]);
+    const saved = join(SHOTS, download.suggestedFilename());
+    await download.saveAs(saved);
+    const head = readFileSync(saved).subarray(0, magic.length / 2).toString("hex");
+    assert.equal(head, magic, `${download.suggestedFilename()} is a real ${link.slice(8)} file`);
+    assert.match(download.suggestedFilename(), /^ledger-\d{4}-\d{2}-\d{2}\.(xlsx|csv)$/);
+  }
+  const today = await page.locator('#campaign input[name="date"]').inputValue();
+  await page.goto(`${BASE}/console/bulletin?date=${today}`);
+  assert.match(await page.title(), /每日通报/);
+  assert.match(await page.locator("body").innerText(), /淮河街道/, "the bulletin lists the street office of the case");
+  await shot(page, "bulletin.png");
+  await page.goto(`${BASE}/console/stats`);
+  await Promise.all([page.waitForNavigation(), page.click("#open-ranking")]);
+  assert.equal(await page.locator('#ranking tr[data-flag="red"]').count(), 1, "one red flag");
+  assert.equal(await page.locator('#ranking tr[data-flag="black"]').count(), 1, "one black flag");
+  await shot(page, "ranking.png");
   await page.goto(`${BASE}/console/cases`);
   await Promise.all([page.waitForNavigation(), page.click("#lang-switch")]);
   assert.equal(await page.getAttribute("html", "lang"), "en");

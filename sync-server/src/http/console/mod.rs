@@ -12,6 +12,7 @@
 
 mod admin;
 mod assets;
+mod campaign;
 mod cases;
 mod forms;
 mod i18n;
@@ -54,6 +55,10 @@ pub fn router(app: &AppState) -> Router<AppState> {
         .route("/console/photos/{sha256}", get(cases::photo))
         .route("/console/photos/{sha256}/thumbnail", get(cases::thumbnail))
         .route("/console/stats", get(stats::page))
+        .route("/console/bulletin", get(campaign::daily))
+        .route("/console/ranking", get(campaign::ranking))
+        .route("/console/ledger.xlsx", get(campaign::ledger_xlsx))
+        .route("/console/ledger.csv", get(campaign::ledger_csv))
         .route("/console/admin", get(admin::page))
         .route("/console/admin/{form}", post(admin::submit).layer(DefaultBodyLimit::max(grids::MAX_GRID_FILE_BYTES + (1 << 20))))
         .route("/console/assets/{*path}", get(assets::asset))
@@ -95,7 +100,10 @@ async fn security_headers(
     let is_asset = request.uri().path().starts_with("/console/assets/") || request.uri().path() == "/favicon.ico";
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(CONTENT_SECURITY_POLICY, policy);
+    // A page that set its own (stricter) policy keeps it.
+    if !headers.contains_key(CONTENT_SECURITY_POLICY) {
+        headers.insert(CONTENT_SECURITY_POLICY, policy);
+    }
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if !is_asset && !headers.contains_key(CACHE_CONTROL) {

@@ -46,6 +46,8 @@ struct StatsPage {
     total: Row,
     rows: Vec<Row>,
     chart_height: u32,
+    today: String,
+    xun: String,
 }
 
 fn percent(rate: Option<f64>) -> String {
@@ -98,6 +100,8 @@ pub async fn page(staff: Staff, State(app): State<AppState>, Query(q): Query<Per
         total: row(t.whole_area.to_owned(), figures.total, 0),
         chart_height: 20 + 34 * rows.len() as u32,
         rows,
+        today: today.to_string(),
+        xun: super::campaign::xun_of(today).map(|p| p.code()).unwrap_or_default(),
     };
     Ok(html(StatusCode::OK, &page))
 }

@@ -10,10 +10,10 @@ use suishoupai_core::{Action, ReportStatus};
 
 use crate::model::{Role, Scope, User};
 use crate::storage::{
-    CaseHistory, CaseState, ChangeBatch, Credentials, Department, DeviceToken, ExistingReport, GridCell, HistoryEntry, LocatedReport, Near,
-    NearbyReport, NewEvent, NewReportRow, NewSession, NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction, ReportFilter, ReportKey,
-    ReportPage, Route, SessionRow, StorageError, StorageResult, StoredReport, TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing,
-    WriteTxn,
+    CaseHistory, CaseState, ChangeBatch, Credentials, Department, DeviceToken, ExistingReport, GridCell, HistoryEntry, LedgerRecord,
+    LocatedReport, Near, NearbyReport, NewEvent, NewReportRow, NewSession, NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction,
+    ReportFilter, ReportKey, ReportPage, Route, SessionRow, StorageError, StorageResult, StoredReport, TaskOwner, TokenOwner, UploadKey,
+    UploadRow, UserListing, WriteTxn,
 };
 
 /// The statements a push runs for every report, kept prepared for the
@@ -233,6 +233,67 @@ impl ReadTxn for SqliteTxn<'_> {
             .optional()?
             .map(|(user, disabled)| Ok(TokenOwner { user: make_user(user)?, disabled }))
             .transpose()
+    }
+
+    fn ledger_rows(&self, filter: &ReportFilter, after: Option<&ReportKey>, limit: usize) -> StorageResult<Vec<LedgerRecord>> {
+        let mut values = Vec::new();
+        let mut sql = String::from(
+            "SELECT r.id, r.category, r.grid_id, g.street_office, g.community, r.latitude, r.longitude, r.department, d.name, r.status,
+                    r.created_ms, r.due_ms,
+                    (SELECT min(e.at) FROM events e WHERE e.report_id = r.id AND e.action = 'accept'),
+                    (SELECT max(e.at) FROM events e WHERE e.report_id = r.id AND e.action = 'rectify'),
+                    CASE WHEN r.status = 'closed' THEN (SELECT max(e.at) FROM events e WHERE e.report_id = r.id AND e.action = 'verify') END,
+                    (SELECT count(*) FROM events e WHERE e.report_id = r.id AND e.action = 'reopen'),
+                    (SELECT group_concat(sha256, ' ') FROM (
+                        SELECT p.sha256 FROM report_photos p WHERE p.report_id = r.id
+                        UNION ALL
+                        SELECT ep.sha256 FROM events e JOIN event_photos ep ON ep.event_seq = e.seq WHERE e.report_id = r.id))
+             FROM reports r LEFT JOIN grids g ON g.grid_id = r.grid_id LEFT JOIN departments d ON d.code = r.department
+             WHERE 1",
+        );
+        if let Some(status) = filter.status {
+            sql.push_str(" AND r.status = ?");
+            values.push(Value::Text(status.code().to_owned()));
+        }
+        filter_sql(filter, &mut sql, &mut values);
+        if let Some(after) = after {
+            sql.push_str(" AND (r.created_ms, r.id) > (?, ?)");
+            values.push(Value::Integer(after.created_ms));
+            values.push(Value::Text(after.id.clone()));
+        }
+        sql.push_str(" ORDER BY r.created_ms, r.id LIMIT ?");
+        values.push(Value::Integer(limit as i64));
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let rows = statement.query_map(params_from_iter(values), |r| {
+            Ok((
+                LedgerRecord {
+                    id: r.get(0)?,
+                    category: r.get(1)?,
+                    grid_id: r.get(2)?,
+                    street_office: r.get(3)?,
+                    community: r.get(4)?,
+                    latitude: r.get(5)?,
+                    longitude: r.get(6)?,
+                    department: r.get(7)?,
+                    department_name: r.get(8)?,
+                    status: ReportStatus::Submitted,
+                    created_ms: r.get(10)?,
+                    due_ms: r.get(11)?,
+                    accepted_at: r.get(12)?,
+                    rectified_at: r.get(13)?,
+                    closed_at: r.get(14)?,
+                    reworks: r.get(15)?,
+                    photos: r.get::<_, Option<String>>(16)?.map(|p| p.split(' ').map(str::to_owned).collect()).unwrap_or_default(),
+                },
+                r.get::<_, String>(9)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (mut record, status) = row?;
+            record.status = parse_status(&status)?;
+            Ok(record)
+        })
+        .collect()
     }
 
     fn report_counts(&self, scope: &Scope, filter: &ReportFilter) -> StorageResult<Vec<(ReportStatus, u64)>> {

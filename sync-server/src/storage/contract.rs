@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use suishoupai_core::ReportStatus;
+use suishoupai_core::{Action, ReportStatus};
 
 use super::{
     CaseState, Department, GridCell, LocatedReport, Near, NewEvent, NewReportRow, NewUser, OpenUploads, PhotoMeta, ReadTxn, Route, Storage,
@@ -381,4 +381,54 @@ pub fn grids_departments_and_routes_round_trip(storage: Store) {
     assert!(h.actions.is_empty(), "an arrival is no action");
     let located = LocatedReport { id: id(1), grid_id: Some("g-1".into()), latitude: 32.34, longitude: 114.74 };
     assert_eq!(r(&storage, |tx| tx.located_reports()), [located]);
+}
+
+/// A window's cases: every one with an action in it, a deadline in it, or
+/// open with a department and past due now, each with all its actions.
+pub fn a_window_reads_every_case_it_can_count(storage: Store) {
+    let ana = user(&storage, "ana", Role::Resident);
+    let coco = user(&storage, "coco", Role::Coordinator);
+    photo(&storage, &ana);
+    let ms = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
+    // (case, accepted at, status now, due)
+    let cases = [
+        (1, "2026-05-10T10:00:00.000Z", ReportStatus::Closed, "2026-05-12T00:00:00.000Z"),
+        (2, "2026-03-01T10:00:00.000Z", ReportStatus::Dispatched, "2026-05-10T20:00:00.000Z"),
+        (3, "2026-03-01T10:00:00.000Z", ReportStatus::InProgress, "2026-03-05T00:00:00.000Z"),
+        (4, "2026-03-01T10:00:00.000Z", ReportStatus::Closed, "2026-03-05T00:00:00.000Z"),
+        (5, "2026-03-01T10:00:00.000Z", ReportStatus::Rectified, "2026-03-05T00:00:00.000Z"),
+        (6, "2026-06-20T10:00:00.000Z", ReportStatus::Dispatched, "2026-07-01T00:00:00.000Z"),
+    ];
+    w(&storage, |tx| {
+        for (n, accepted, status, due) in cases {
+            let case_id = id(n);
+            report(tx, &ana, &case_id, "x")?;
+            let accept = NewEvent { action: Some(Action::Accept), ..NewEvent::arrival(&case_id, ReportStatus::Accepted, &coco, accepted) };
+            tx.append_event(&accept)?;
+            let later =
+                NewEvent { action: Some(Action::Dispatch), ..NewEvent::arrival(&case_id, status, &coco, "2026-06-25T00:00:00.000Z") };
+            tx.append_event(&later)?;
+            let state = CaseState {
+                status,
+                department: Some("cg".into()),
+                due_at: Some(due.into()),
+                due_ms: Some(ms(due)),
+                duplicate_of: None,
+                changed_ms: NOW,
+            };
+            tx.set_case_state(&case_id, &state)?;
+        }
+        Ok(())
+    });
+    let all = r(&storage, |tx| tx.case_histories());
+    let (start, end, now) = (ms("2026-05-10T00:00:00.000Z"), ms("2026-05-11T00:00:00.000Z"), ms("2026-05-28T00:00:00.000Z"));
+    let within = r(&storage, |tx| tx.case_histories_within(start, end, now));
+    for n in [1, 2, 3] {
+        let case = within.iter().find(|c| c.id == id(n)).unwrap_or_else(|| panic!("case {n} is in the window"));
+        assert_eq!(Some(case), all.iter().find(|c| c.id == id(n)), "case {n} with all its actions");
+        assert_eq!(case.actions.len(), 2);
+    }
+    for case in &within {
+        assert_eq!(Some(case), all.iter().find(|c| c.id == case.id));
+    }
 }

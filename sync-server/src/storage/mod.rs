@@ -98,6 +98,14 @@ pub trait ReadTxn {
     fn route(&self, category: &str) -> StorageResult<Option<Route>>;
     /// Every case with the times of its workflow events, for statistics.
     fn case_histories(&self) -> StorageResult<Vec<CaseHistory>>;
+    /// The cases that figures over `[start_ms, end_ms)` at `now_ms` can
+    /// count, each with all its actions as [`ReadTxn::case_histories`] has
+    /// them: at least every case with an action in the window, a deadline
+    /// (`due_ms`) in it, or `dispatched`/`in_progress` with a deadline
+    /// before `now_ms`. A backend may answer more (the caller filters by
+    /// time again), never fewer; a period's statistics then read a period's
+    /// cases, not the whole history.
+    fn case_histories_within(&self, start_ms: i64, end_ms: i64, now_ms: i64) -> StorageResult<Vec<CaseHistory>>;
     /// Reports passing `filter` (all of them: the ledger is the
     /// coordinators'), oldest first (`created_ms`, then id) after `after`,
     /// at most `limit`, with what the ledger shows of their history. The

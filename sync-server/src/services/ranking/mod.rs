@@ -135,15 +135,18 @@ pub type Units = BTreeMap<String, String>;
 /// `GET /v1/stats/ranking`, for coordinators and admins.
 pub fn ranking(storage: &dyn Storage, user: &User, period: Period, unit: Unit, weights: Weights, tz: Tz, now_ms: i64) -> Result<Ranking> {
     require_statistics_reader(user)?;
+    let before = period.previous();
+    // One read for both periods: the cases either can count, not the whole history.
+    let (start, _) = stats::period_ms(before.first_day(), before.last_day(), tz)?;
+    let (_, end) = stats::period_ms(period.first_day(), period.last_day(), tz)?;
     let (units, cases) = storage::read(storage, |tx| {
         let units: Units = match unit {
             Unit::StreetOffice => tx.grid_cells()?.into_iter().map(|c| (c.street_office.clone(), c.street_office)).collect(),
             Unit::Department => tx.departments()?.into_iter().map(|d| (d.code, d.name)).collect(),
         };
-        Ok::<_, Error>((units, tx.case_histories()?))
+        Ok::<_, Error>((units, tx.case_histories_within(start, end, now_ms)?))
     })?;
     let this = rank(&units, &cases, unit, weights, period, tz, now_ms)?;
-    let before = period.previous();
     let previous_black = black_of(&rank(&units, &cases, unit, weights, before, tz, now_ms)?);
     Ok(Ranking {
         period: period.code(),
@@ -158,7 +161,10 @@ pub fn ranking(storage: &dyn Storage, user: &User, period: Period, unit: Unit, w
     })
 }
 
-/// The entries of `units` over `period`, in rank order, with flags but no talks.
+/// The entries of `units` over `period`, in rank order, with flags but no
+/// talks; `cases` must hold every case the period's figures count (all of
+/// them, or [`crate::storage::ReadTxn::case_histories_within`] a window
+/// around it).
 pub fn rank(units: &Units, cases: &[CaseHistory], unit: Unit, weights: Weights, period: Period, tz: Tz, now_ms: i64) -> Result<Vec<Entry>> {
     let (start, end) = stats::period_ms(period.first_day(), period.last_day(), tz)?;
     let mut by_unit: BTreeMap<&str, Vec<&CaseHistory>> = units.keys().map(|k| (k.as_str(), Vec::new())).collect();

@@ -159,6 +159,7 @@ mod tests {
         a_failed_write_changes_nothing,
         cases_hold_their_folded_state,
         grids_departments_and_routes_round_trip,
+        a_window_reads_every_case_it_can_count,
     );
 
     #[test]

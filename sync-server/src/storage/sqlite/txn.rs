@@ -615,29 +615,50 @@ impl ReadTxn for SqliteTxn<'_> {
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            index.insert(id.clone(), cases.len());
-            cases.push(CaseHistory {
-                id,
-                category: r.get(1)?,
-                grid_id: r.get(2)?,
-                street_office: r.get(3)?,
-                community: r.get(4)?,
-                department: r.get(5)?,
-                status: parse_status(&r.get::<_, String>(6)?)?,
-                due_ms: r.get(7)?,
-                actions: Vec::new(),
-            });
+            let case = case_history(r)?;
+            index.insert(case.id.clone(), cases.len());
+            cases.push(case);
         }
         let mut stmt = self.conn.prepare("SELECT report_id, action, at FROM events WHERE action IS NOT NULL ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let (id, action, at): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            let action = Action::from_code(&action).map_err(|e| StorageError::corrupt("action", e))?;
-            let at_ms = chrono::DateTime::parse_from_rfc3339(&at).map_err(|e| StorageError::corrupt("event time", e))?.timestamp_millis();
+            let id: String = r.get(0)?;
             if let Some(&i) = index.get(&id) {
-                cases[i].actions.push((action, at_ms));
+                cases[i].actions.push(action_at(r.get(1)?, r.get(2)?)?);
             }
+        }
+        Ok(cases)
+    }
+
+    fn case_histories_within(&self, start_ms: i64, end_ms: i64, now_ms: i64) -> StorageResult<Vec<CaseHistory>> {
+        // Event times are RFC 3339 in UTC and compare as text to the second
+        // whatever their fraction; a day's margin each side also takes in
+        // any written with an offset. Over-inclusion is allowed.
+        let bound = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let margin = 86_400_000;
+        let low = bound(start_ms.saturating_sub(margin)).unwrap_or_default();
+        let high = bound(end_ms.saturating_add(margin)).unwrap_or_else(|| "~".to_owned());
+        let mut stmt = self.conn.prepare(
+            "WITH picked AS (
+                 SELECT report_id AS id FROM events WHERE action IS NOT NULL AND at >= ?1 AND at < ?2
+                 UNION
+                 SELECT id FROM reports
+                 WHERE (due_ms >= ?3 AND due_ms < ?4) OR (status IN ('dispatched', 'in_progress') AND due_ms < ?5)
+             )
+             SELECT r.id, r.category, r.grid_id, g.street_office, g.community, r.department, r.status, r.due_ms
+             FROM picked p JOIN reports r ON r.id = p.id LEFT JOIN grids g ON g.grid_id = r.grid_id ORDER BY r.rowid",
+        )?;
+        let mut rows = stmt.query(params![low, high, start_ms, end_ms, now_ms])?;
+        let mut cases = Vec::new();
+        let mut actions =
+            self.conn.prepare_cached("SELECT action, at FROM events WHERE report_id = ?1 AND action IS NOT NULL ORDER BY seq")?;
+        while let Some(r) = rows.next()? {
+            let mut case = case_history(r)?;
+            let mut events = actions.query([&case.id])?;
+            while let Some(e) = events.next()? {
+                case.actions.push(action_at(e.get(0)?, e.get(1)?)?);
+            }
+            cases.push(case);
         }
         Ok(cases)
     }
@@ -891,4 +912,25 @@ impl WriteTxn for SqliteTxn<'_> {
             .execute(params![route.category, route.department, route.deadline_hours])?;
         Ok(())
     }
+}
+
+/// A case from `id, category, grid_id, street_office, community, department, status, due_ms`, its actions still to add.
+fn case_history(r: &rusqlite::Row) -> StorageResult<CaseHistory> {
+    Ok(CaseHistory {
+        id: r.get(0)?,
+        category: r.get(1)?,
+        grid_id: r.get(2)?,
+        street_office: r.get(3)?,
+        community: r.get(4)?,
+        department: r.get(5)?,
+        status: parse_status(&r.get::<_, String>(6)?)?,
+        due_ms: r.get(7)?,
+        actions: Vec::new(),
+    })
+}
+
+fn action_at(action: String, at: String) -> StorageResult<(Action, i64)> {
+    let action = Action::from_code(&action).map_err(|e| StorageError::corrupt("action", e))?;
+    let at_ms = chrono::DateTime::parse_from_rfc3339(&at).map_err(|e| StorageError::corrupt("event time", e))?.timestamp_millis();
+    Ok((action, at_ms))
 }

@@ -3,7 +3,7 @@
 //! something without knowing the hardware.
 //!
 //! ```text
-//! cargo run --release -p suishoupai-tests --bin bench -- [ingest|store|sync|workflow|all]
+//! cargo run --release -p suishoupai-tests --bin bench -- [ingest|store|sync|workflow|console|all]
 //! ```
 //!
 //! - `ingest`: the `suishoupai` CLI making a report from a 12 MP JPEG, as a
@@ -22,6 +22,7 @@
 //! are removed at the end. See tests/BENCH.md for what each anchor does and
 //! does not cover.
 
+mod console_stats;
 mod ingest;
 mod nginx;
 mod photos;
@@ -49,7 +50,7 @@ use suishoupai_tests::testkit::add_user;
 use suishoupai_tests::{Server, server_path, start_server};
 use uuid::Uuid;
 
-pub(crate) use self::{ingest::*, nginx::*, photos::*, process::*, report::*, store::*, sync::*, workflow::*};
+pub(crate) use self::{console_stats::*, ingest::*, nginx::*, photos::*, process::*, report::*, store::*, sync::*, workflow::*};
 
 pub(crate) type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -101,18 +102,20 @@ pub(crate) fn main() -> ExitCode {
             }
         };
     }
+    let console = mode == "console";
     let (ingest, store, sync, workflow) = match mode.as_str() {
         "ingest" => (true, false, false, false),
         "store" => (false, true, false, false),
         "sync" => (false, false, true, false),
         "workflow" => (false, false, false, true),
+        "console" => (false, false, false, false),
         "all" => (true, true, false, false),
         _ => {
-            eprintln!("usage: bench [ingest|store|sync|workflow|all]   (default: all = ingest + store)");
+            eprintln!("usage: bench [ingest|store|sync|workflow|console|all]   (default: all = ingest + store)");
             return ExitCode::from(2);
         }
     };
-    match run(ingest, store, sync, workflow) {
+    match run(ingest, store, sync, workflow, console) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("\nbench failed: {e}");
@@ -121,7 +124,7 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-pub(crate) fn run(ingest: bool, store: bool, sync: bool, workflow: bool) -> Result<()> {
+pub(crate) fn run(ingest: bool, store: bool, sync: bool, workflow: bool, console: bool) -> Result<()> {
     let started = Instant::now();
     if cfg!(debug_assertions) {
         eprintln!("WARNING: bench built without --release: the figures below mean nothing.");
@@ -160,6 +163,10 @@ pub(crate) fn run(ingest: bool, store: bool, sync: bool, workflow: bool) -> Resu
     if workflow {
         println!("{} checked (not measured)", server_path().display());
         bench_workflow(tmp.path(), &mut figures)?;
+    }
+    if console {
+        section("Console");
+        run_stats(tmp.path(), &mut figures)?;
     }
 
     println!("\n## Results\n");

@@ -154,3 +154,55 @@ fn sigkill_mid_write_leaves_only_whole_reports() {
     let queued: i64 = conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)).unwrap();
     assert_eq!(queued as usize, stored.len(), "every stored report is queued for sync exactly once");
 }
+
+/// A small file system mounted for one test, unmounted when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Issue 12: a full phone. Creating a report fails with an error that says
+/// so (the bindings' `StorageFull`), nothing of it stays, the store opens
+/// and holds every earlier report, and once space is freed the same call
+/// works.
+#[test]
+fn a_full_phone_is_a_clear_error_and_the_store_stays_whole() {
+    use std::io::Write;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a small tmpfs needs root (CI runs as root)");
+        return;
+    }
+    let mnt = tempfile::tempdir().unwrap();
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"]).arg(mnt.path()).status().unwrap();
+    assert!(mounted.success(), "mount a tmpfs");
+    let _mounted = Mounted(mnt.path().to_owned());
+    let data = mnt.path().join("phone");
+    let other = photo::prepare(&std::fs::read(photo("nikon_coolpixp6000_N_E.jpg")).unwrap()).unwrap();
+    let photo = photo::prepare(&std::fs::read(photo("google_pixel_N_E.jpg")).unwrap()).unwrap();
+    let store = Store::open(&data).unwrap();
+    let kept = store.create_report_from_prepared(&draft("before".into()), std::slice::from_ref(&photo)).unwrap();
+
+    let filler = mnt.path().join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    for block in [1 << 20, 4096, 512] {
+        let zeros = vec![0u8; block];
+        while file.write_all(&zeros).is_ok() {}
+    }
+    drop(file);
+    let full = store.create_report_from_prepared(&draft("on a full phone".into()), std::slice::from_ref(&other)).unwrap_err();
+    assert!(full.is_disk_full(), "{full:?}");
+    assert_eq!(store.list_reports().unwrap(), vec![kept.clone()], "nothing of the failed report is listed");
+
+    std::fs::remove_file(&filler).unwrap();
+    drop(store);
+    let store = Store::open(&data).unwrap();
+    assert_eq!(store.list_reports().unwrap(), vec![kept.clone()]);
+    assert_eq!(std::fs::read(store.photo_path(&photo.sha256, BlobKind::Rendition).unwrap()).unwrap(), photo.rendition);
+    let after = store.create_report_from_prepared(&draft("space freed".into()), std::slice::from_ref(&other)).unwrap();
+    assert_eq!(store.list_reports().unwrap().len(), 2);
+    assert_eq!(store.get_report(&after.id).unwrap(), after);
+}

@@ -85,8 +85,13 @@ pub enum SuishoupaiError {
     #[error("{reason}")]
     Cancelled { reason: String },
 
-    /// The device's storage failed (disk full, database damaged, a store
-    /// written by a newer app version).
+    /// The phone's storage is full: nothing of the call was kept and the
+    /// store is intact. Ask the user to free space, then try again.
+    #[error("{reason}")]
+    StorageFull { reason: String },
+
+    /// The device's storage failed (database damaged, a store written by a
+    /// newer app version).
     #[error("{reason}")]
     Storage { reason: String },
 
@@ -133,6 +138,7 @@ impl From<&CoreError> for SuishoupaiError {
             CoreError::NotYourAction { status, allowed, .. } | CoreError::ActionNotAllowed { status, allowed, .. } => {
                 E::ActionNotAllowed { reason: message, status: *status, allowed_actions: allowed.clone() }
             }
+            e if e.is_disk_full() => E::StorageFull { reason: format!("the phone's storage is full; nothing was saved ({message})") },
             CoreError::SchemaTooNew { .. } | CoreError::StoreDamaged(_) | CoreError::Database(_) | CoreError::Io { .. } => {
                 E::Storage { reason: message }
             }
@@ -155,5 +161,25 @@ impl From<&CoreError> for SuishoupaiError {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full phone is its own error at the edge, whatever layer hit it.
+    #[test]
+    fn a_full_disk_is_storage_full_and_damage_is_storage() {
+        let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
+        assert!(matches!(SuishoupaiError::from(CoreError::Database(full)), SuishoupaiError::StorageFull { .. }));
+        let enospc = CoreError::Io { path: "photos".into(), source: std::io::Error::from_raw_os_error(libc_enospc()) };
+        assert!(matches!(SuishoupaiError::from(enospc), SuishoupaiError::StorageFull { .. }));
+        assert!(matches!(SuishoupaiError::from(CoreError::StoreDamaged("x".into())), SuishoupaiError::Storage { .. }));
+    }
+
+    /// ENOSPC on Linux, macOS, iOS and Android alike.
+    fn libc_enospc() -> i32 {
+        28
     }
 }

@@ -139,6 +139,17 @@ impl Error {
 }
 
 impl Error {
+    /// Whether the device's storage is full (SQLite's `SQLITE_FULL`,
+    /// ENOSPC or EDQUOT): the call failed whole and changed nothing; it
+    /// works again once space is freed.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Database(rusqlite::Error::SqliteFailure(e, _)) => e.code == rusqlite::ErrorCode::DiskFull,
+            Error::Io { source, .. } => matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded),
+            _ => false,
+        }
+    }
+
     /// Whether trying the same thing again later may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Error::Network(_) | Error::ServerUnavailable { .. })

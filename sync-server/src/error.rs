@@ -100,10 +100,25 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the disk (or the user's file-system quota) is full: the
+    /// request failed whole, and trying again once space is freed may work.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => is_full(source),
+            Error::Storage(e) => e.is_disk_full(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<std::path::PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
     }
+}
+
+/// ENOSPC or EDQUOT.
+pub(crate) fn is_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }
 
 /// The core's plumbing (durable writes) reports in the core's error type.

@@ -8,7 +8,7 @@ use suishoupai_core::Crs;
 use suishoupai_server::auth::Role;
 use suishoupai_server::clock::Clock;
 use suishoupai_server::services::{bulletin, catalog, grids, ledger, users};
-use suishoupai_server::state::Tiles;
+use suishoupai_server::state::{DailyQuota, Tiles};
 use suishoupai_server::storage::sqlite::SqliteStorage;
 use suishoupai_server::storage::{self, Department, Route};
 use suishoupai_server::{ConnectionLimits, Error, Result, ServeOptions, Settings};
@@ -59,6 +59,13 @@ enum Command {
         /// rate − rework × reworked cases (see the README).
         #[arg(long, value_name = "WEIGHTS", default_value = "on_time=50,closure=20,rework=0.2")]
         ranking_weights: String,
+        /// Reports one user may send in a local day; past it a push answers
+        /// 429 until the next midnight [default: 1000].
+        #[arg(long, value_name = "N")]
+        daily_reports: Option<u64>,
+        /// MiB of photos one user may send in a local day [default: 2048].
+        #[arg(long, value_name = "MIB")]
+        daily_photo_mib: Option<u64>,
     },
     /// The ledger (台账): one row per report, as a spreadsheet.
     #[command(subcommand)]
@@ -292,6 +299,8 @@ fn run(cli: Cli) -> Result<()> {
             ranking_weights,
             tiles,
             tiles_crs,
+            daily_reports,
+            daily_photo_mib,
         } => {
             if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
                 return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
@@ -313,7 +322,13 @@ fn run(cli: Cli) -> Result<()> {
                     Ok(Tiles { url, crs })
                 })
                 .transpose()?;
-            let mut settings = Settings { timezone, tiles, ranking_weights: ranking_weights.parse()?, ..Settings::default() };
+            let mut daily_quota = DailyQuota::default();
+            daily_quota.reports = daily_reports.unwrap_or(daily_quota.reports);
+            if let Some(mib) = daily_photo_mib {
+                daily_quota.photo_bytes =
+                    mib.checked_mul(1024 * 1024).ok_or_else(|| Error::BadRequest("--daily-photo-mib is too large".into()))?;
+            }
+            let mut settings = Settings { timezone, tiles, ranking_weights: ranking_weights.parse()?, daily_quota, ..Settings::default() };
             settings.duplicate_window.radius_m = duplicate_radius_m;
             if let Some(file) = test_clock {
                 settings.clock = Clock::File(file);

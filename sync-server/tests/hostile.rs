@@ -405,3 +405,119 @@ fn an_unreadable_number_is_named_as_such() {
         client().post(server.url("/v1/push")).bearer_auth(&ana).header("Content-Type", "application/json").body(no_id).send().unwrap();
     assert_error(answer, 400, "bad_request", "number out of range");
 }
+
+/// Issue 12: a stolen token or a looping app sends report after report, or
+/// photo after photo, each within every per-request bound. Past the day's
+/// quota the server answers 429 with `Retry-After` (the next local
+/// midnight), stores nothing of the refused request, and serves everyone
+/// else as before.
+#[test]
+fn one_user_cannot_send_more_than_a_days_quota() {
+    let server = Server::start_with(tempfile::tempdir().unwrap(), &["--daily-reports", "2", "--daily-photo-mib", "1"]);
+    let ana = server.user("ana", "resident");
+    let bo = server.user("bo", "resident");
+    let photo = &photos()[0];
+    server.upload_photo(&ana, photo);
+    let (first, second) = (report(&[photo]), report(&[photo]));
+    assert_eq!(server.push(&ana, &[first.clone(), second]).iter().filter(|r| r["outcome"] == "accepted").count(), 2);
+    let third = report(&[photo]);
+    let over = server.post(&ana, "/v1/push", &json!({ "reports": [first.clone(), third.clone()] }));
+    let wait: u64 = over.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&wait), "Retry-After is the next local midnight: {wait}");
+    assert_error(over, 429, "quota_exceeded", "reports a day");
+    let stored = |id: &Value| server.get(&ana, &format!("/v1/reports/{}", id.as_str().unwrap())).status();
+    assert_eq!(stored(&third["id"]), 404, "nothing of the refused push was stored");
+    // A retry of what was stored is not a new report and still answers.
+    assert_eq!(server.push(&ana, std::slice::from_ref(&first))[0]["outcome"], "accepted");
+
+    // Photo bytes: what ana holds today counts, and what her uploads under way declare.
+    let held = photo.rendition.len() as u64;
+    let room = 1024 * 1024 - held;
+    let junk = |n: u32| sha256_hex(format!("junk {n}").as_bytes());
+    assert_eq!(server.post(&ana, "/v1/uploads", &json!({ "sha256": junk(1), "length": room })).status(), 200);
+    let over = server.post(&ana, "/v1/uploads", &json!({ "sha256": junk(2), "length": 1 }));
+    assert!(over.headers().contains_key("retry-after"));
+    assert_error(over, 429, "quota_exceeded", "MiB of photos a day");
+    assert_eq!(server.request(reqwest::Method::HEAD, &ana, &format!("/v1/uploads/{}", junk(2))).send().unwrap().status(), 404);
+
+    // Bo is not ana.
+    server.upload_photo(&bo, &photos()[1]);
+    assert_eq!(server.push(&bo, &[report(&[&photos()[1]]), report(&[&photos()[1]])])[1]["outcome"], "accepted");
+}
+
+/// A small file system mounted for one test, unmounted when dropped.
+struct Mounted(std::path::PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Writes zeros into `path` until the file system holding it is full.
+fn fill_disk(path: &Path) {
+    let mut file = std::fs::File::create(path).unwrap();
+    for block in [1 << 20, 4096, 512] {
+        let zeros = vec![0u8; block];
+        while file.write_all(&zeros).is_ok() {}
+    }
+    let _ = file.sync_all();
+}
+
+/// Issue 12: the server's disk fills up (a 8 MiB tmpfs holding its data
+/// directory). Writes answer 507 `storage_full`, nothing half-written stays
+/// behind, what was stored before is still served, and once space is freed
+/// the same requests succeed, each report stored once.
+#[test]
+fn a_full_disk_answers_507_and_keeps_nothing_half_written() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a small tmpfs needs root (CI runs as root)");
+        return;
+    }
+    let mnt = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"]).arg(mnt.path()).status().unwrap();
+    assert!(mounted.success(), "mount a tmpfs");
+    let _mounted = Mounted(mnt.path().to_owned());
+    let data = mnt.path().join("data");
+    let server = Server::start_in(data.as_path());
+    let ana = server.user("ana", "resident");
+    let (held, fresh) = (&photos()[0], &photos()[1]);
+    server.upload_photo(&ana, held);
+    let stored = report(&[held]);
+    assert_eq!(server.push(&ana, std::slice::from_ref(&stored))[0]["outcome"], "accepted");
+
+    let filler = mnt.path().join("filler");
+    fill_disk(&filler);
+    // A new photo cannot be kept: 507, and no byte of it stays on disk.
+    let started = server.post(&ana, "/v1/uploads", &json!({ "sha256": fresh.sha256, "length": fresh.rendition.len() }));
+    let refused = if started.status() == 200 { server.send_all(&ana, &fresh.sha256, &fresh.rendition) } else { started };
+    let message = refused.headers().get("content-type").cloned();
+    assert_eq!(message.unwrap(), "application/json");
+    assert_error(refused, 507, "storage_full", "nothing of this request was kept");
+    let leftovers: u64 = ["photos/tmp", "photos/partial"].iter().map(|d| dir_bytes(&data.join(d))).sum();
+    assert_eq!(leftovers, 0, "nothing half-written is left behind");
+    // A push on the full disk is stored whole or not at all.
+    let pending = report(&[held]);
+    let during = server.post(&ana, "/v1/push", &json!({ "reports": [pending.clone()] })).status().as_u16();
+    assert!(during == 200 || during == 507, "a push on a full disk answers {during}");
+    // What was stored is still served.
+    let (status, photo) = {
+        let answer = server.get(&ana, &format!("/v1/photos/{}", held.sha256));
+        (answer.status().as_u16(), answer.bytes().unwrap())
+    };
+    assert_eq!((status, photo.as_ref()), (200, &held.rendition[..]));
+
+    // Space freed: the same requests succeed, and each report is there once.
+    std::fs::remove_file(&filler).unwrap();
+    server.upload_photo(&ana, fresh);
+    let results = server.push(&ana, &[pending.clone(), report(&[fresh])]);
+    assert!(results.iter().all(|r| r["outcome"] == "accepted"), "{results:?}");
+    let listed = server.get(&ana, "/v1/reports?limit=100").json::<Value>().unwrap();
+    let ids: Vec<&str> = listed["reports"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    for id in [&stored["id"], &pending["id"]] {
+        assert_eq!(ids.iter().filter(|i| **i == id.as_str().unwrap()).count(), 1);
+    }
+    drop(server);
+}

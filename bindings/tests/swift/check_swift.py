@@ -143,7 +143,7 @@ api = {
 }
 for name, pattern in api.items():
     check(f"swift API: {name}", re.search(pattern, code) is not None)
-for variant in ["BadPhoto", "TooLarge", "NoLocation", "InvalidInput", "NotFound", "NotLoggedIn", "Cancelled", "Storage", "Internal"]:
+for variant in ["BadPhoto", "TooLarge", "NoLocation", "InvalidInput", "NotFound", "NotLoggedIn", "Cancelled", "StorageFull", "Storage", "Internal"]:
     check(f"swift error case {variant}(reason:)", f"case {variant}(reason:String)" in code)
 # The variants of a sync that ended with work left carry what the app
 # chooses a screen by, and the run's summary.

@@ -137,29 +137,6 @@ pub struct Report {
     pub after_photos: Vec<PhotoRef>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_v7_and_sort_by_creation() {
-        let a = ReportId::new();
-        let b = ReportId::new();
-        assert_eq!(a.0.get_version_num(), 7);
-        assert!(a < b);
-        assert_eq!(ReportId::parse(&a.to_string()).unwrap(), a);
-        assert!(ReportId::parse("not-a-uuid").is_err());
-    }
-
-    #[test]
-    fn enum_codes_round_trip() {
-        for s in ReportStatus::ALL {
-            assert_eq!(ReportStatus::from_code(s.code()).unwrap(), *s);
-        }
-        assert!(SyncState::from_code("done").is_err());
-    }
-}
-
 impl ReportStatus {
     /// The status as the campaign's people call it.
     pub fn name(self, locale: super::Locale) -> &'static str {
@@ -182,5 +159,28 @@ impl ReportStatus {
             (ReportStatus::Rectified, En) => "Rectified, to verify",
             (ReportStatus::Closed, En) => "Closed",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_v7_and_sort_by_creation() {
+        let a = ReportId::new();
+        let b = ReportId::new();
+        assert_eq!(a.0.get_version_num(), 7);
+        assert!(a < b);
+        assert_eq!(ReportId::parse(&a.to_string()).unwrap(), a);
+        assert!(ReportId::parse("not-a-uuid").is_err());
+    }
+
+    #[test]
+    fn enum_codes_round_trip() {
+        for s in ReportStatus::ALL {
+            assert_eq!(ReportStatus::from_code(s.code()).unwrap(), *s);
+        }
+        assert!(SyncState::from_code("done").is_err());
     }
 }

@@ -75,7 +75,12 @@ impl Blobs for FsBlobs {
             file.write_all(bytes)?;
             file.sync_all()
         })();
-        result.map_err(io)?;
+        if let Err(e) = result {
+            // A chunk half-written on a full disk gives back its space; the
+            // offset in storage has not moved, so the client resends it.
+            let _ = file.set_len(offset);
+            return Err(io(e));
+        }
         if created {
             sync_dir(path.parent().expect("partial files have a parent"))?;
         }

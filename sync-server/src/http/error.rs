@@ -12,6 +12,7 @@ use crate::storage::StorageError;
 /// The status and the stable code of [`ErrorBody::error`] for `e`.
 pub fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
     match e {
+        e if e.is_disk_full() => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
         Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
         Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -36,7 +37,10 @@ pub fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = status_and_code(&self);
-        let message = if status.is_server_error() {
+        let message = if status == StatusCode::INSUFFICIENT_STORAGE {
+            eprintln!("error: the disk is full: {self}");
+            "the server's disk is full: nothing of this request was kept; try again later".to_owned()
+        } else if status.is_server_error() {
             // Paths and SQL belong in the log, not in a client's hands.
             eprintln!("error: {self}");
             "the server failed to handle this request; it has been logged".to_owned()

@@ -8,6 +8,7 @@ use super::extract::{Json, Query, parse_limit};
 use crate::auth::require_reporter;
 use crate::error::{Error, Result};
 use crate::model::User;
+use crate::services::quotas::Quota;
 use crate::services::{push, reports, tasks};
 use crate::state::AppState;
 
@@ -32,7 +33,8 @@ pub async fn push(user: User, State(app): State<AppState>, Json(body): Json<Push
         .map(|(index, report)| push::candidate(&user, index, report.get(), now_ms))
         .collect::<Result<Vec<_>>>()?;
     let grids = app.grids.clone();
-    let results = app.db(move |s| push::push(s, &grids, &user, &candidates, now_ms)).await?;
+    let quota = Quota::at(&app.settings, now_ms)?;
+    let results = app.db(move |s| push::push(s, &grids, &user, &candidates, now_ms, &quota)).await?;
     Ok(axum::Json(PushResponse { results }))
 }
 

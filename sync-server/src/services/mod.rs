@@ -11,6 +11,7 @@ pub mod housekeeping;
 pub mod ledger;
 pub mod photos;
 pub mod push;
+pub mod quotas;
 pub mod ranking;
 pub mod reports;
 pub mod sessions;

@@ -16,6 +16,7 @@ use crate::clock::{ms_rfc3339, rfc3339_ms};
 use crate::error::{Error, Result};
 use crate::model::{Role, User};
 use crate::services::grids::{GridIndex, Grids};
+use crate::services::quotas::Quota;
 use crate::storage::{self, CaseState, NewEvent, NewReportRow, Storage, WriteTxn};
 
 /// One report of a push, as [`candidate`] judged it before storage sees it.
@@ -167,13 +168,24 @@ pub fn place(index: &GridIndex, report: &NewReport) -> Option<String> {
 
 /// Stores the batch in one transaction and answers each report, in order.
 /// All of the batch's accepted reports become visible together, with
-/// their `submitted` events.
-pub fn push(storage: &dyn Storage, grids: &Grids, owner: &User, batch: &[Candidate], received_ms: i64) -> Result<Vec<PushResult>> {
+/// their `submitted` events. A batch whose new reports would take the
+/// owner past the day's `quota` fails whole with
+/// [`Error::QuotaExceeded`] and stores nothing; reports stored before
+/// (a retried push) never count again.
+pub fn push(
+    storage: &dyn Storage,
+    grids: &Grids,
+    owner: &User,
+    batch: &[Candidate],
+    received_ms: i64,
+    quota: &Quota,
+) -> Result<Vec<PushResult>> {
     let received_at = ms_rfc3339(received_ms);
     storage::write(storage, |tx| {
         let index = grids.current(tx)?;
-        let arrival = Arrival { owner, index: &index, at: &received_at, ms: received_ms };
-        batch.iter().map(|candidate| push_one(tx, &arrival, candidate)).collect()
+        let arrival = Arrival { owner, index: &index, at: &received_at, ms: received_ms, quota };
+        let mut left = quota.reports_left(tx.sent_since(owner.id, quota.day_start_ms)?.reports);
+        batch.iter().map(|candidate| push_one(tx, &arrival, candidate, &mut left)).collect()
     })
 }
 
@@ -183,6 +195,7 @@ struct Arrival<'a> {
     index: &'a GridIndex,
     at: &'a str,
     ms: i64,
+    quota: &'a Quota,
 }
 
 fn accepted(id: &str, status: ReportStatus) -> PushResult {
@@ -194,7 +207,8 @@ fn refused(id: &str, outcome: PushOutcome, error: String) -> PushResult {
 }
 
 /// One report of a push, inside the batch's transaction.
-fn push_one(tx: &mut dyn WriteTxn, arrival: &Arrival, candidate: &Candidate) -> Result<PushResult> {
+/// `left` is how many more reports the owner's quota takes today.
+fn push_one(tx: &mut dyn WriteTxn, arrival: &Arrival, candidate: &Candidate, left: &mut u64) -> Result<PushResult> {
     let owner = arrival.owner;
     let id = candidate.id.as_str();
     // An id already taken decides first: a retried push must get the answer
@@ -242,6 +256,10 @@ fn push_one(tx: &mut dyn WriteTxn, arrival: &Arrival, candidate: &Candidate) -> 
     if !missing.is_empty() {
         return Ok(PushResult { id: id.to_owned(), outcome: PushOutcome::MissingPhotos, missing, error: None, status: None });
     }
+    if *left == 0 {
+        return Err(arrival.quota.reports_exceeded());
+    }
+    *left -= 1;
     let wire = &report.wire;
     let grid_id = place(arrival.index, report);
     tx.insert_report(&NewReportRow {
@@ -305,7 +323,7 @@ mod tests {
         let meta = PhotoMeta { sha256: sha256.into(), bytes: 100, width: 4, height: 3, phash: None };
         storage::write(storage, |tx| {
             tx.add_photo(&meta, AT)?;
-            Ok::<_, Error>(tx.add_holder(sha256, user.id)?)
+            Ok::<_, Error>(tx.add_holder(sha256, user.id, NOW)?)
         })
         .unwrap();
     }
@@ -321,7 +339,7 @@ mod tests {
     }
 
     fn push_one_report(storage: &dyn Storage, user: &User, json: &str) -> PushResult {
-        push(storage, &Grids::default(), user, &[candidate(user, 0, json, NOW).unwrap()], NOW).unwrap().remove(0)
+        push(storage, &Grids::default(), user, &[candidate(user, 0, json, NOW).unwrap()], NOW, &quota()).unwrap().remove(0)
     }
 
     #[test]
@@ -355,6 +373,46 @@ mod tests {
         assert_eq!(result.error, None, "nothing is told about the photo");
     }
 
+    fn quota() -> Quota {
+        Quota::at(&crate::state::Settings::default(), NOW).unwrap()
+    }
+
+    #[test]
+    fn a_batch_past_the_daily_quota_stores_nothing_and_a_retry_never_counts_twice() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let ana = user(&storage, "ana", Role::Resident);
+        let photo = sha256_hex(b"photo");
+        hold(&storage, &ana, &photo);
+        let settings = crate::state::Settings {
+            daily_quota: crate::state::DailyQuota { reports: 2, photo_bytes: u64::MAX },
+            ..crate::state::Settings::default()
+        };
+        let two = Quota::at(&settings, NOW).unwrap();
+        let report = |n: u32| candidate(&ana, 0, &wire(&format!("01900000-0000-7000-8000-00000000010{n}"), &photo, "x"), NOW).unwrap();
+        let first = push(&storage, &Grids::default(), &ana, &[report(1)], NOW, &two).unwrap();
+        assert_eq!(first[0].outcome, PushOutcome::Accepted);
+        // Two new ones with one left: the whole batch is refused, neither stored.
+        let refused = push(&storage, &Grids::default(), &ana, &[report(2), report(3)], NOW, &two);
+        assert!(
+            matches!(refused, Err(Error::QuotaExceeded { retry_after_secs, .. }) if retry_after_secs > 0 && retry_after_secs <= 86_400)
+        );
+        let stored = |n: u32| {
+            storage::read(&storage, |tx| Ok::<_, Error>(tx.existing_report(&format!("01900000-0000-7000-8000-00000000010{n}"))?)).unwrap()
+        };
+        assert!(stored(2).is_none() && stored(3).is_none());
+        // The stored one pushed again, and one new: a retry is not a new report.
+        let retried = push(&storage, &Grids::default(), &ana, &[report(1), report(2)], NOW, &two).unwrap();
+        assert_eq!((retried[0].outcome, retried[1].outcome), (PushOutcome::Accepted, PushOutcome::Accepted));
+        assert!(matches!(push(&storage, &Grids::default(), &ana, &[report(3)], NOW, &two), Err(Error::QuotaExceeded { .. })));
+        // The next local day counts from nothing.
+        let tomorrow = Quota::at(&settings, NOW + 86_400_000).unwrap();
+        let later = candidate(&ana, 0, &wire("01900000-0000-7000-8000-000000000103", &photo, "x"), NOW + 86_400_000).unwrap();
+        assert_eq!(
+            push(&storage, &Grids::default(), &ana, &[later], NOW + 86_400_000, &tomorrow).unwrap()[0].outcome,
+            PushOutcome::Accepted
+        );
+    }
+
     #[test]
     fn an_invalid_report_does_not_hold_back_the_batch_and_changes_nothing() {
         let storage = SqliteStorage::open_in_memory().unwrap();
@@ -364,7 +422,7 @@ mod tests {
         let bad = wire("01900000-0000-7000-8000-000000000003", &photo, "x").replace("garbage", "Garbage");
         let good = wire("01900000-0000-7000-8000-000000000004", &photo, "x");
         let batch = [candidate(&ana, 0, &bad, NOW).unwrap(), candidate(&ana, 1, &good, NOW).unwrap()];
-        let results = push(&storage, &Grids::default(), &ana, &batch, NOW).unwrap();
+        let results = push(&storage, &Grids::default(), &ana, &batch, NOW, &quota()).unwrap();
         assert_eq!((results[0].outcome, results[1].outcome), (PushOutcome::Invalid, PushOutcome::Accepted));
         assert!(results[0].error.as_deref().unwrap().contains("category"));
         let stored = storage::read(&storage, |tx| Ok::<_, Error>(tx.existing_report("01900000-0000-7000-8000-000000000003")?)).unwrap();

@@ -28,6 +28,7 @@ use crate::clock::{now_ms, now_rfc3339};
 use crate::error::{Error, Result};
 use crate::model::UploadKey;
 use crate::services::duplicates;
+use crate::services::quotas::Quota;
 use crate::state::{AppState, UploadAllowance};
 use crate::storage::{self, PhotoMeta, ReadTxn, Storage};
 
@@ -102,25 +103,29 @@ fn advance(storage: &dyn Storage, key: &UploadKey, from: u64, to: u64) -> Result
 /// Starts the user's uploads of many photos in one storage transaction.
 pub async fn start(app: &AppState, uploads: Vec<UploadCreate>, user_id: i64) -> Result<Vec<UploadState>> {
     let allowance = app.settings.upload_allowance;
-    app.db(move |s| start_uploads(s, user_id, &uploads, &allowance, now_ms())).await
+    let quota = Quota::at(&app.settings, app.now_ms())?;
+    app.db(move |s| start_uploads(s, user_id, &uploads, &allowance, &quota, now_ms())).await
 }
 
 /// For each photo, in one transaction: starts the user's upload, or
 /// answers the state of theirs under way or of the photo they hold. An
 /// upload under way with another length starts again from 0 (one of the
 /// two announcements was wrong; the checksum decides). New uploads that
-/// would take the user past `allowance` fail the whole call with
-/// [`Error::QuotaExceeded`], and nothing is opened.
+/// would take the user past `allowance`, or past the day's photo bytes
+/// (those held since the local midnight plus every upload under way), fail
+/// the whole call with [`Error::QuotaExceeded`], and nothing is opened.
 pub fn start_uploads(
     storage: &dyn Storage,
     user_id: i64,
     uploads: &[UploadCreate],
     allowance: &UploadAllowance,
+    quota: &Quota,
     now_ms: i64,
 ) -> Result<Vec<UploadState>> {
     let started_at = now_rfc3339();
     storage::write(storage, |tx| {
         let mut open = tx.open_uploads(user_id)?;
+        let held_today = tx.sent_since(user_id, quota.day_start_ms)?.photo_bytes;
         let mut states = Vec::with_capacity(uploads.len());
         for UploadCreate { sha256, length } in uploads {
             let key = UploadKey { user_id, sha256: sha256.clone() };
@@ -145,6 +150,7 @@ pub fn start_uploads(
                             retry_after_secs: QUOTA_RETRY_AFTER_SECS,
                         });
                     }
+                    quota.check_photo_bytes(held_today, open.declared_bytes)?;
                     tx.put_upload(&key, *length, &started_at, now_ms)?;
                     states.push(state(0, *length, false));
                 }
@@ -181,7 +187,7 @@ fn complete(storage: &dyn Storage, blobs: &dyn Blobs, key: &UploadKey, offset: u
     let received_at = now_rfc3339();
     storage::write(storage, |tx| {
         tx.add_photo(&meta, &received_at)?;
-        tx.add_holder(&meta.sha256, key.user_id)?;
+        tx.add_holder(&meta.sha256, key.user_id, now_ms())?;
         Ok::<_, Error>(tx.delete_upload(key)?)
     })?;
     if offset > 0 {
@@ -234,7 +240,7 @@ mod tests {
         let storage = SqliteStorage::open_in_memory().unwrap();
         let ana = user(&storage, "ana");
         let key = UploadKey { user_id: ana, sha256: format!("{:064x}", 2) };
-        let start = |length: u64| start_uploads(&storage, ana, &ask(2..3, length), &ROOMY, NOW).unwrap()[0].offset;
+        let start = |length: u64| start_uploads(&storage, ana, &ask(2..3, length), &ROOMY, &roomy_quota(), NOW).unwrap()[0].offset;
         assert_eq!(start(10), 0);
         advance(&storage, &key, 0, 4).unwrap();
         assert!(matches!(advance(&storage, &key, 0, 8), Err(Error::OffsetMismatch { expected: 4, got: 0 })));
@@ -250,17 +256,50 @@ mod tests {
         let held = format!("{:064x}", 9);
         storage::write(&storage, |tx| {
             tx.add_photo(&PhotoMeta { sha256: held.clone(), bytes: 100, width: 4, height: 3, phash: None }, "2026-01-01T00:00:00Z")?;
-            Ok::<_, Error>(tx.add_holder(&held, ana)?)
+            Ok::<_, Error>(tx.add_holder(&held, ana, NOW)?)
         })
         .unwrap();
         let mut asked = ask(1..2, 7);
         asked.push(UploadCreate { sha256: held.clone(), length: 100 });
-        let states = start_uploads(&storage, ana, &asked, &ROOMY, NOW).unwrap();
+        let states = start_uploads(&storage, ana, &asked, &ROOMY, &roomy_quota(), NOW).unwrap();
         let got: Vec<_> = states.iter().map(|s| (s.offset, s.length, s.complete)).collect();
         assert_eq!(got, [(0, 7, false), (100, 100, true)]);
         // To bo, who never sent it, the held photo is new.
-        let states = start_uploads(&storage, bo, &asked[1..], &ROOMY, NOW).unwrap();
+        let states = start_uploads(&storage, bo, &asked[1..], &ROOMY, &roomy_quota(), NOW).unwrap();
         assert_eq!((states[0].offset, states[0].complete), (0, false));
+    }
+
+    fn roomy_quota() -> Quota {
+        Quota::at(&crate::state::Settings::default(), NOW).unwrap()
+    }
+
+    /// The day's photo bytes count what the user came to hold today and
+    /// what their uploads under way declare; another day starts from nothing.
+    #[test]
+    fn uploads_stay_within_the_days_photo_bytes() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let ana = user(&storage, "ana");
+        let settings = crate::state::Settings {
+            daily_quota: crate::state::DailyQuota { reports: 10, photo_bytes: 1000 },
+            ..crate::state::Settings::default()
+        };
+        let today = Quota::at(&settings, NOW).unwrap();
+        let held = format!("{:064x}", 9);
+        storage::write(&storage, |tx| {
+            tx.add_photo(&PhotoMeta { sha256: held.clone(), bytes: 600, width: 4, height: 3, phash: None }, "2026-01-01T00:00:00Z")?;
+            Ok::<_, Error>(tx.add_holder(&held, ana, NOW)?)
+        })
+        .unwrap();
+        start_uploads(&storage, ana, &ask(1..2, 300), &ROOMY, &today, NOW).unwrap();
+        let refused = start_uploads(&storage, ana, &ask(2..3, 101), &ROOMY, &today, NOW);
+        assert!(matches!(refused, Err(Error::QuotaExceeded { retry_after_secs, .. }) if retry_after_secs > 60), "waits for midnight");
+        let open = storage::read(&storage, |tx| Ok::<_, Error>(tx.open_uploads(ana)?)).unwrap();
+        assert_eq!(open.count, 1, "nothing of the refused call was opened");
+        start_uploads(&storage, ana, &ask(2..3, 100), &ROOMY, &today, NOW).unwrap();
+        // What is open still counts tomorrow; what was held yesterday does not.
+        let tomorrow = Quota::at(&settings, NOW + 86_400_000).unwrap();
+        start_uploads(&storage, ana, &ask(3..4, 600), &ROOMY, &tomorrow, NOW).unwrap();
+        assert!(start_uploads(&storage, ana, &ask(4..5, 1), &ROOMY, &tomorrow, NOW).is_err());
     }
 
     /// Past the allowance nothing is opened, and one user's uploads do not
@@ -270,15 +309,18 @@ mod tests {
         let storage = SqliteStorage::open_in_memory().unwrap();
         let (ana, bo) = (user(&storage, "ana"), user(&storage, "bo"));
         let tight = UploadAllowance { max_open: 3, max_declared_bytes: 1000 };
-        start_uploads(&storage, ana, &ask(1..3, 100), &tight, NOW).unwrap();
+        start_uploads(&storage, ana, &ask(1..3, 100), &tight, &roomy_quota(), NOW).unwrap();
         // A batch that would pass the count fails whole.
-        assert!(matches!(start_uploads(&storage, ana, &ask(3..5, 100), &tight, NOW), Err(Error::QuotaExceeded { .. })));
+        assert!(matches!(start_uploads(&storage, ana, &ask(3..5, 100), &tight, &roomy_quota(), NOW), Err(Error::QuotaExceeded { .. })));
         let open = storage::read(&storage, |tx| Ok::<_, Error>(tx.open_uploads(ana)?)).unwrap();
         assert_eq!(open.count, 2, "nothing of the refused batch was opened");
         // Asking again about what is open costs nothing.
-        start_uploads(&storage, ana, &ask(1..3, 100), &tight, NOW).unwrap();
-        assert!(matches!(start_uploads(&storage, ana, &ask(9..10, 801), &tight, NOW), Err(Error::QuotaExceeded { .. })), "bytes");
-        start_uploads(&storage, ana, &ask(9..10, 800), &tight, NOW).unwrap();
-        start_uploads(&storage, bo, &ask(1..4, 300), &tight, NOW).unwrap();
+        start_uploads(&storage, ana, &ask(1..3, 100), &tight, &roomy_quota(), NOW).unwrap();
+        assert!(
+            matches!(start_uploads(&storage, ana, &ask(9..10, 801), &tight, &roomy_quota(), NOW), Err(Error::QuotaExceeded { .. })),
+            "bytes"
+        );
+        start_uploads(&storage, ana, &ask(9..10, 800), &tight, &roomy_quota(), NOW).unwrap();
+        start_uploads(&storage, bo, &ask(1..4, 300), &tight, &roomy_quota(), NOW).unwrap();
     }
 }

@@ -37,10 +37,29 @@ pub struct UploadAllowance {
     pub max_declared_bytes: u64,
 }
 
+/// How much one user may send in a local day (`serve --daily-reports`,
+/// `--daily-photo-mib`): far above what a county's busiest grid worker
+/// sends, far below what fills a disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyQuota {
+    /// Reports received (a retried push of a stored report counts once).
+    pub reports: u64,
+    /// Bytes of photos the user came to hold, plus those declared by their
+    /// uploads under way.
+    pub photo_bytes: u64,
+}
+
+impl Default for DailyQuota {
+    fn default() -> Self {
+        DailyQuota { reports: 1_000, photo_bytes: 2 * 1024 * 1024 * 1024 }
+    }
+}
+
 /// What a deployment may tune; [`Settings::default`] is documented in the README.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub upload_allowance: UploadAllowance,
+    pub daily_quota: DailyQuota,
     /// How near and how recent another report must be to be suggested as a duplicate.
     pub duplicate_window: DuplicateWindow,
     /// The workflow's clock (the system's but in tests).
@@ -68,6 +87,7 @@ impl Default for Settings {
                 max_open: protocol::MAX_OPEN_UPLOADS_PER_USER,
                 max_declared_bytes: protocol::MAX_OPEN_UPLOAD_BYTES_PER_USER,
             },
+            daily_quota: DailyQuota::default(),
             duplicate_window: DuplicateWindow::default(),
             clock: Clock::System,
             timezone: chrono_tz::Asia::Shanghai,

@@ -47,7 +47,7 @@ fn photo(storage: &Store, holder: &User) {
     let meta = PhotoMeta { sha256: PHOTO.into(), bytes: 100, width: 4, height: 3, phash: Some("00ff00ff00ff00ff".into()) };
     w(storage, |tx| {
         tx.add_photo(&meta, AT)?;
-        tx.add_holder(PHOTO, holder.id)
+        tx.add_holder(PHOTO, holder.id, 0)
     });
 }
 
@@ -157,7 +157,7 @@ pub fn photos_count_only_for_those_who_sent_them(storage: Store) {
     let other = PhotoMeta { sha256: PHOTO.into(), bytes: 999, width: 1, height: 1, phash: None };
     w(&storage, |tx| {
         tx.add_photo(&other, AT)?;
-        tx.add_holder(PHOTO, bo.id)
+        tx.add_holder(PHOTO, bo.id, 0)
     });
     assert_eq!(r(&storage, |tx| tx.held_photo(bo.id, PHOTO)).map(|p| p.bytes), Some(100));
 }
@@ -431,4 +431,26 @@ pub fn a_window_reads_every_case_it_can_count(storage: Store) {
     for case in &within {
         assert_eq!(Some(case), all.iter().find(|c| c.id == case.id));
     }
+}
+
+/// What a user sent since a moment: their reports received from then on,
+/// and each photo they came to hold from then on, once, by its bytes.
+pub fn sent_since_counts_what_arrived_from_then_on(storage: Store) {
+    let ana = user(&storage, "ana", Role::Resident);
+    let bo = user(&storage, "bo", Role::Resident);
+    photo(&storage, &ana); // held at 0: before any day counted below
+    w(&storage, |tx| report(tx, &ana, &id(1), "at NOW"));
+    let second = PhotoMeta { sha256: "2".repeat(64), bytes: 250, width: 4, height: 3, phash: None };
+    w(&storage, |tx| {
+        tx.add_photo(&second, AT)?;
+        tx.add_holder(&second.sha256, ana.id, NOW)?;
+        // Held again later: still once, at its first time.
+        tx.add_holder(&second.sha256, ana.id, NOW + 5)?;
+        tx.add_holder(&second.sha256, bo.id, NOW + 10)
+    });
+    let sent = |user: &User, since: i64| r(&storage, |tx| tx.sent_since(user.id, since));
+    assert_eq!(sent(&ana, NOW), super::Sent { reports: 1, photo_bytes: 250 });
+    assert_eq!(sent(&ana, NOW + 1), super::Sent { reports: 0, photo_bytes: 0 });
+    assert_eq!(sent(&ana, 0), super::Sent { reports: 1, photo_bytes: 350 });
+    assert_eq!(sent(&bo, NOW), super::Sent { reports: 0, photo_bytes: 250 });
 }

@@ -40,6 +40,15 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// SQLite's `SQLITE_FULL`, or a file write refused for want of space.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StorageError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => e.code == rusqlite::ErrorCode::DiskFull,
+            StorageError::Io { source, .. } => crate::error::is_full(source),
+            _ => false,
+        }
+    }
+
     /// A stored value that does not decode.
     pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> StorageError {
         StorageError::Corrupt { what: what.into(), detail: detail.to_string() }

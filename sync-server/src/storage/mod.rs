@@ -66,6 +66,10 @@ pub trait ReadTxn {
     fn upload(&self, key: &UploadKey) -> StorageResult<Option<UploadRow>>;
     /// What the user has open in uploads.
     fn open_uploads(&self, user_id: i64) -> StorageResult<OpenUploads>;
+    /// What the user sent since `since_ms` (received at or after it): the
+    /// reports they own, and the bytes of the photos they came to hold
+    /// (each photo once). What their daily quotas count.
+    fn sent_since(&self, user_id: i64, since_ms: i64) -> StorageResult<Sent>;
     /// Every upload under way (to tell partial files without one).
     fn upload_keys(&self) -> StorageResult<Vec<UploadKey>>;
     /// Whether a report within `scope` contains this photo.
@@ -159,7 +163,9 @@ pub trait WriteTxn: ReadTxn {
     fn expire_uploads(&mut self, touched_before_ms: i64) -> StorageResult<Vec<UploadKey>>;
     /// Records a complete photo (a second record of it changes nothing).
     fn add_photo(&mut self, photo: &PhotoMeta, received_at: &str) -> StorageResult<()>;
-    fn add_holder(&mut self, sha256: &str, user_id: i64) -> StorageResult<()>;
+    /// The user holds the photo from `held_ms` on (a second record of it
+    /// changes nothing, its time included).
+    fn add_holder(&mut self, sha256: &str, user_id: i64, held_ms: i64) -> StorageResult<()>;
     fn set_thumbnail_error(&mut self, sha256: &str, reason: &str) -> StorageResult<()>;
 
     /// A new report with its photos, status `submitted`.
@@ -308,6 +314,13 @@ pub struct UploadRow {
 pub struct OpenUploads {
     pub count: usize,
     pub declared_bytes: u64,
+}
+
+/// What a user sent over a span of time: see [`ReadTxn::sent_since`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sent {
+    pub reports: u64,
+    pub photo_bytes: u64,
 }
 
 /// A complete photo: its bytes are in the blob store.

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_tokens_holders_and_user_uploads.sql"),
     include_str!("migrations/0005_case_workflow.sql"),
     include_str!("migrations/0006_console_sign_in.sql"),
+    include_str!("migrations/0007_daily_quotas.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -160,6 +161,7 @@ mod tests {
         cases_hold_their_folded_state,
         grids_departments_and_routes_round_trip,
         a_window_reads_every_case_it_can_count,
+        sent_since_counts_what_arrived_from_then_on,
     );
 
     #[test]
@@ -190,6 +192,9 @@ mod tests {
         let (latitude, changed_ms): (f64, i64) =
             db.query_row("SELECT latitude, changed_ms FROM reports", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!((latitude, changed_ms), (32.34, 1_777_600_800_000));
+        let received_ms: i64 = db.query_row("SELECT received_ms FROM reports", [], |r| r.get(0)).unwrap();
+        let received_at: String = db.query_row("SELECT received_at FROM reports", [], |r| r.get(0)).unwrap();
+        assert_eq!(Some(received_ms), crate::clock::rfc3339_ms(&received_at), "the time received, in ms, for the daily quota");
         let (roles, public): (String, String) = db
             .query_row("SELECT group_concat(actor_role), group_concat(public_note) FROM events", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();

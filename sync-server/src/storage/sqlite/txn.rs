@@ -12,8 +12,8 @@ use crate::model::{Role, Scope, User};
 use crate::storage::{
     CaseHistory, CaseState, ChangeBatch, Credentials, Department, DeviceToken, ExistingReport, GridCell, HistoryEntry, LedgerRecord,
     LocatedReport, Near, NearbyReport, NewEvent, NewReportRow, NewSession, NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction,
-    ReportFilter, ReportKey, ReportPage, Route, SessionRow, StorageError, StorageResult, StoredReport, TaskOwner, TokenOwner, UploadKey,
-    UploadRow, UserListing, WriteTxn,
+    ReportFilter, ReportKey, ReportPage, Route, Sent, SessionRow, StorageError, StorageResult, StoredReport, TaskOwner, TokenOwner,
+    UploadKey, UploadRow, UserListing, WriteTxn,
 };
 
 /// The statements a push runs for every report, kept prepared for the
@@ -34,8 +34,8 @@ const HOT_SQL: [&str; 6] = [
     "SELECT p.sha256, p.bytes, p.width, p.height, p.phash FROM photos p
      JOIN photo_holders h ON h.sha256 = p.sha256 AND h.user_id = ?2 WHERE p.sha256 = ?1",
     "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, received_at,
-                          latitude, longitude, changed_ms)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'submitted', ?9, ?10, ?11, ?12)",
+                          latitude, longitude, changed_ms, received_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'submitted', ?9, ?10, ?11, ?12, ?12)",
     "INSERT INTO report_photos (report_id, position, sha256) VALUES (?1, ?2, ?3)",
     "INSERT INTO events (report_id, status, note, department, actor_id, at, action, action_id, content_sha256, actor_role,
                          public_note, due_at, duplicate_of)
@@ -396,6 +396,21 @@ impl ReadTxn for SqliteTxn<'_> {
             .query_row([user_id], |r| {
                 Ok(OpenUploads { count: r.get::<_, i64>(0)? as usize, declared_bytes: r.get::<_, i64>(1)? as u64 })
             })?)
+    }
+
+    fn sent_since(&self, user_id: i64, since_ms: i64) -> StorageResult<Sent> {
+        let reports: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM reports WHERE owner_id = ?1 AND received_ms >= ?2")?
+            .query_row(params![user_id, since_ms], |r| r.get(0))?;
+        let photo_bytes: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT coalesce(sum(p.bytes), 0) FROM photo_holders h JOIN photos p ON p.sha256 = h.sha256
+                 WHERE h.user_id = ?1 AND h.held_ms >= ?2",
+            )?
+            .query_row(params![user_id, since_ms], |r| r.get(0))?;
+        Ok(Sent { reports: reports as u64, photo_bytes: photo_bytes as u64 })
     }
 
     fn upload_keys(&self) -> StorageResult<Vec<UploadKey>> {
@@ -797,10 +812,10 @@ impl WriteTxn for SqliteTxn<'_> {
         Ok(())
     }
 
-    fn add_holder(&mut self, sha256: &str, user_id: i64) -> StorageResult<()> {
+    fn add_holder(&mut self, sha256: &str, user_id: i64, held_ms: i64) -> StorageResult<()> {
         self.conn
-            .prepare_cached("INSERT OR IGNORE INTO photo_holders (sha256, user_id) VALUES (?1, ?2)")?
-            .execute(params![sha256, user_id])?;
+            .prepare_cached("INSERT OR IGNORE INTO photo_holders (sha256, user_id, held_ms) VALUES (?1, ?2, ?3)")?
+            .execute(params![sha256, user_id, held_ms])?;
         Ok(())
     }
 

@@ -59,6 +59,11 @@ enum Command {
         /// rate − rework × reworked cases (see the README).
         #[arg(long, value_name = "WEIGHTS", default_value = "on_time=50,closure=20,rework=0.2")]
         ranking_weights: String,
+        /// Let anyone read the accepted cases over Open311 without a key
+        /// (never submitted or rejected ones, never the reporter, only
+        /// public notes), as FixMyStreet publishes its reports.
+        #[arg(long)]
+        open311_public: bool,
     },
     /// The ledger (台账): one row per report, as a spreadsheet.
     #[command(subcommand)]
@@ -292,6 +297,7 @@ fn run(cli: Cli) -> Result<()> {
             ranking_weights,
             tiles,
             tiles_crs,
+            open311_public,
         } => {
             if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
                 return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
@@ -313,7 +319,8 @@ fn run(cli: Cli) -> Result<()> {
                     Ok(Tiles { url, crs })
                 })
                 .transpose()?;
-            let mut settings = Settings { timezone, tiles, ranking_weights: ranking_weights.parse()?, ..Settings::default() };
+            let mut settings =
+                Settings { timezone, tiles, ranking_weights: ranking_weights.parse()?, open311_public, ..Settings::default() };
             settings.duplicate_window.radius_m = duplicate_radius_m;
             if let Some(file) = test_clock {
                 settings.clock = Clock::File(file);

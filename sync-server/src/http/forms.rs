@@ -76,15 +76,18 @@ pub async fn read_checking_first<E>(
             return Err(fail(Error::TooLarge(format!("a form has at most {MAX_PARTS} parts"))));
         }
         let name = field.name().unwrap_or_default().to_owned();
+        // A file input has a file name; a client that sends a photo
+        // without one still gives it a content type that is not text.
+        let is_file = field.file_name().is_some() || field.content_type().is_some_and(|t| !t.starts_with("text/"));
         if let Some(check) = check_first.take() {
-            if name == first && field.file_name().is_none() {
+            if name == first && !is_file {
                 let value = read_text(&mut field).await.map_err(&fail)?;
                 check(Some(&value))?;
                 continue;
             }
             check(None)?;
         }
-        if field.file_name().is_some() {
+        if is_file {
             let mut bytes = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(bad)? {
                 if bytes.len() + chunk.len() > limits.max_file_bytes {

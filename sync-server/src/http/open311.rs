@@ -117,17 +117,27 @@ pub async fn services(Query(query): Query<ServicesQuery>) -> Result<axum::Json<V
     Ok(axum::Json(open311::services(locale(query.locale.as_deref())?)))
 }
 
+/// The key and the locale of a read.
+#[derive(Deserialize, Default)]
+pub struct ReadParams {
+    api_key: Option<String>,
+    locale: Option<String>,
+}
+
+/// Who reads, and how they are shown what they read.
+async fn reading(app: &AppState, headers: &HeaderMap, p: &ReadParams) -> Result<(Reader, Presentation)> {
+    let reader = reader(app, headers, p.api_key.as_deref()).await?;
+    Ok((reader, presentation(app, headers, locale(p.locale.as_deref())?)))
+}
+
 /// The query of `GET requests.json`; parameters Open311 defines that this
 /// server does not use (`jurisdiction_id`, extensions) are ignored.
 #[derive(Deserialize, Default)]
 pub struct RequestsParams {
-    api_key: Option<String>,
-    locale: Option<String>,
-    service_request_id: Option<String>,
-    service_code: Option<String>,
-    start_date: Option<String>,
-    end_date: Option<String>,
-    status: Option<String>,
+    #[serde(flatten)]
+    read: ReadParams,
+    #[serde(flatten)]
+    query: RequestsQuery,
 }
 
 /// `GET requests.json`.
@@ -136,23 +146,9 @@ pub async fn requests(
     headers: HeaderMap,
     Query(p): Query<RequestsParams>,
 ) -> Result<axum::Json<Vec<GeoRequest>>> {
-    let reader = reader(&app, &headers, p.api_key.as_deref()).await?;
-    let how = presentation(&app, &headers, locale(p.locale.as_deref())?);
-    let query = RequestsQuery {
-        service_request_id: p.service_request_id,
-        service_code: p.service_code,
-        start_date: p.start_date,
-        end_date: p.end_date,
-        status: p.status,
-    };
-    let filter = open311::filter(&query, app.now_ms())?;
+    let (reader, how) = reading(&app, &headers, &p.read).await?;
+    let filter = open311::filter(&p.query, app.now_ms())?;
     Ok(axum::Json(app.db(move |s| open311::list(s, &reader, &filter, &how)).await?))
-}
-
-#[derive(Deserialize, Default)]
-pub struct OneParams {
-    api_key: Option<String>,
-    locale: Option<String>,
 }
 
 /// `GET requests/{id}.json`: an array of the one request.
@@ -160,10 +156,9 @@ pub async fn request(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path(file): Path<String>,
-    Query(p): Query<OneParams>,
+    Query(p): Query<ReadParams>,
 ) -> Result<axum::Json<Vec<GeoRequest>>> {
-    let reader = reader(&app, &headers, p.api_key.as_deref()).await?;
-    let how = presentation(&app, &headers, locale(p.locale.as_deref())?);
+    let (reader, how) = reading(&app, &headers, &p).await?;
     let id = file.strip_suffix(".json").ok_or_else(|| Error::NotFound(format!("no request {file} (the path ends in .json)")))?.to_owned();
     Ok(axum::Json(vec![app.db(move |s| open311::one(s, &reader, &id, &how)).await?]))
 }

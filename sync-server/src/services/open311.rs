@@ -169,7 +169,7 @@ fn view(r: &StoredReport, departments: &[Department], how: &Presentation) -> Geo
 }
 
 /// The query of `GET requests.json`, as sent (comma-separated lists).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct RequestsQuery {
     pub service_request_id: Option<String>,
     pub service_code: Option<String>,

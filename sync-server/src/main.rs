@@ -66,6 +66,11 @@ enum Command {
         /// MiB of photos one user may send in a local day [default: 2048].
         #[arg(long, value_name = "MIB")]
         daily_photo_mib: Option<u64>,
+        /// Let anyone read the accepted cases over Open311 without a key
+        /// (never submitted or rejected ones, never the reporter, only
+        /// public notes), as FixMyStreet publishes its reports.
+        #[arg(long)]
+        open311_public: bool,
     },
     /// The ledger (台账): one row per report, as a spreadsheet.
     #[command(subcommand)]
@@ -301,6 +306,7 @@ fn run(cli: Cli) -> Result<()> {
             tiles_crs,
             daily_reports,
             daily_photo_mib,
+            open311_public,
         } => {
             if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
                 return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
@@ -328,7 +334,8 @@ fn run(cli: Cli) -> Result<()> {
                 daily_quota.photo_bytes =
                     mib.checked_mul(1024 * 1024).ok_or_else(|| Error::BadRequest("--daily-photo-mib is too large".into()))?;
             }
-            let mut settings = Settings { timezone, tiles, ranking_weights: ranking_weights.parse()?, daily_quota, ..Settings::default() };
+            let mut settings =
+                Settings { timezone, tiles, ranking_weights: ranking_weights.parse()?, daily_quota, open311_public, ..Settings::default() };
             settings.duplicate_window.radius_m = duplicate_radius_m;
             if let Some(file) = test_clock {
                 settings.clock = Clock::File(file);

@@ -33,6 +33,9 @@ pub enum Scope {
     },
     /// Reports dispatched to this department.
     Department(String),
+    /// Reports whose status is one of these, whoever pushed them: what the
+    /// server publishes to anyone (see [`crate::auth::public_scope`]).
+    Statuses(Vec<suishoupai_core::ReportStatus>),
     All,
 }
 

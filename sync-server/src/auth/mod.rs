@@ -9,7 +9,9 @@ mod permissions;
 use sha2::{Digest, Sha256};
 
 pub use self::cache::KnownUsers;
-pub use self::permissions::{require_admin, require_reporter, require_statistics_reader, scope};
+pub use self::permissions::{
+    PUBLIC_STATUSES, public_scope, require_admin, require_open311_reporter, require_reporter, require_statistics_reader, scope,
+};
 use crate::error::{Error, Result};
 pub use crate::model::{Role, Scope, User};
 

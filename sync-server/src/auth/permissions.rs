@@ -1,5 +1,7 @@
 //! Every permission rule: who may see which reports, and who may do what.
 
+use suishoupai_core::ReportStatus;
+
 use crate::error::{Error, Result};
 use crate::model::{Role, Scope, User};
 
@@ -10,6 +12,29 @@ pub fn scope(user: &User) -> Scope {
         Role::GridWorker => Scope::GridOrOwner { grid_id: user.grid_id.clone().unwrap_or_default(), owner: user.id },
         Role::Department => Scope::Department(user.department.clone().unwrap_or_default()),
         Role::Coordinator | Role::Admin => Scope::All,
+    }
+}
+
+/// The statuses of the cases anyone may read when the server publishes
+/// them (`serve --open311-public`): those the coordinators took on (立案)
+/// and after, as FixMyStreet publishes its reports. Never a report not yet
+/// looked at (`submitted`), one refused (`rejected`) or one merged into
+/// another (`duplicate`, which the public reads as its original).
+pub const PUBLIC_STATUSES: &[ReportStatus] =
+    &[ReportStatus::Accepted, ReportStatus::Dispatched, ReportStatus::InProgress, ReportStatus::Rectified, ReportStatus::Closed];
+
+/// Which reports anyone, without a token, may see when the server publishes cases.
+pub fn public_scope() -> Scope {
+    Scope::Statuses(PUBLIC_STATUSES.to_vec())
+}
+
+/// Reporting through Open311 (`POST /open311/v2/requests.json`): residents
+/// only, since an Open311 request is a citizen's report; staff report from
+/// the app, where their role and grid travel with the report.
+pub fn require_open311_reporter(user: &User) -> Result<()> {
+    match user.role {
+        Role::Resident => Ok(()),
+        _ => Err(Error::Forbidden("only residents' keys submit Open311 requests; staff report from the app".into())),
     }
 }
 

@@ -8,8 +8,10 @@ mod catalog;
 mod console;
 pub mod error;
 mod extract;
+pub mod forms;
 mod ledger;
 mod meta;
+mod open311;
 mod reports;
 pub mod serve;
 mod stats;
@@ -21,6 +23,7 @@ mod uploads;
 pub use self::extract::{BODY_READ_TIMEOUT, MAX_JSON_BYTES};
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
@@ -88,8 +91,18 @@ fn routing(app: Option<&AppState>) -> (Router<AppState>, Vec<(&'static str, &'st
         "/v1/photos/{sha256}" => get(reports::photo);
         "/v1/photos/{sha256}/thumbnail" => get(reports::thumbnail);
     );
+    // Open311 GeoReport v2: errors in its own format, a photo in a POST.
+    let (open311, open311_routes) = routes!(Router::<AppState>::new();
+        "/open311/v2/discovery.json" => get(open311::discovery);
+        "/open311/v2/services.json" => get(open311::services);
+        "/open311/v2/requests.json" => get(open311::requests), post(open311::create);
+        "/open311/v2/requests/{id}" => get(open311::request);
+        "/open311/v2/media/{sha256}" => get(open311::media);
+    );
     table.extend(upload_routes);
-    let mut router = router.merge(uploads.layer(map_response(tus_resumable)));
+    table.extend(open311_routes);
+    let open311 = open311.layer(DefaultBodyLimit::max(open311::MAX_POST_BYTES)).layer(map_response(open311::errors));
+    let mut router = router.merge(uploads.layer(map_response(tus_resumable))).merge(open311);
     if let Some(app) = app {
         router = router.merge(console::router(app));
     }

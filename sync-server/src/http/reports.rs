@@ -75,6 +75,7 @@ pub(super) fn report_filter(query: ListQuery, now_ms: i64) -> Result<ReportFilte
         until_ms: time_param("until", query.until.as_deref())?,
         limit: parse_limit(query.limit.as_deref(), DEFAULT_REPORTS, MAX_REPORTS)?,
         after: query.cursor.as_deref().map(parse_cursor).transpose()?,
+        ..ReportFilter::default()
     })
 }
 

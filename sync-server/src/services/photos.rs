@@ -6,7 +6,7 @@ use suishoupai_core::photo::{THUMBNAIL_LONG_EDGE, exif, format, render};
 use crate::auth;
 use crate::blobs::BlobKind;
 use crate::error::{Error, Result};
-use crate::model::User;
+use crate::model::{Scope, User};
 use crate::state::AppState;
 use crate::storage;
 
@@ -14,20 +14,24 @@ const THUMBNAIL_QUALITY: u8 = 75;
 
 /// The rendition of a photo the caller may see; 404 otherwise.
 pub async fn rendition(app: &AppState, user: &User, sha256: String) -> Result<Vec<u8>> {
-    check_visible(app, user, &sha256).await?;
+    rendition_within(app, auth::scope(user), sha256).await
+}
+
+/// The rendition of a photo of a report within `scope`; 404 otherwise.
+pub async fn rendition_within(app: &AppState, scope: Scope, sha256: String) -> Result<Vec<u8>> {
+    check_visible(app, scope, &sha256).await?;
     let key = sha256.clone();
     app.blob(move |b| b.get(BlobKind::Photo, &key)).await?.ok_or_else(|| Error::Internal(format!("photo {sha256} has a row but no file")))
 }
 
 /// The thumbnail of a photo the caller may see; 404 otherwise.
 pub async fn thumbnail_for(app: &AppState, user: &User, sha256: String) -> Result<Vec<u8>> {
-    check_visible(app, user, &sha256).await?;
+    check_visible(app, auth::scope(user), &sha256).await?;
     thumbnail(app, sha256.clone()).await?.ok_or_else(|| Error::Internal(format!("photo {sha256} has a row but no file")))
 }
 
 /// 404 unless a report the caller may see contains the photo.
-async fn check_visible(app: &AppState, user: &User, sha256: &str) -> Result<()> {
-    let scope = auth::scope(user);
+async fn check_visible(app: &AppState, scope: Scope, sha256: &str) -> Result<()> {
     let key = sha256.to_owned();
     if !app.db(move |s| storage::read(s, |tx| Ok(tx.photo_visible(&scope, &key)?))).await? {
         return Err(Error::NotFound(format!("no photo {sha256}")));

@@ -70,6 +70,9 @@ pub struct Settings {
     pub ranking_weights: RankingWeights,
     /// An intranet tile server for the console's map; none by default.
     pub tiles: Option<Tiles>,
+    /// Whether anyone, without a key, may read the accepted cases over
+    /// Open311 (`serve --open311-public`); off by default.
+    pub open311_public: bool,
 }
 
 /// A tile server: a URL template (`{z}/{x}/{y}`) and the coordinate system
@@ -93,6 +96,7 @@ impl Default for Settings {
             timezone: chrono_tz::Asia::Shanghai,
             tiles: None,
             ranking_weights: RankingWeights::default(),
+            open311_public: false,
         }
     }
 }

@@ -551,7 +551,14 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone, Default)]
 pub struct ReportFilter {
     pub status: Option<ReportStatus>,
+    /// Reports in any of these statuses (none: any status). Like `status`,
+    /// applied by [`ReadTxn::reports`] only.
+    pub statuses: Vec<ReportStatus>,
     pub category: Option<String>,
+    /// Reports of any of these categories (none: any category).
+    pub categories: Vec<String>,
+    /// Only these reports (none: any report).
+    pub ids: Vec<String>,
     pub grid_id: Option<String>,
     /// Reports placed in a cell of this street office.
     pub street_office: Option<String>,

@@ -147,6 +147,7 @@ fn filter_of(app: &AppState, q: &ListQuery, now_ms: i64) -> Result<ReportFilter>
         until_ms: blank_is_none(&q.to).map(|d| local_day_ms(app, d, "to", true)).transpose()?,
         limit: PAGE_SIZE,
         after,
+        ..ReportFilter::default()
     })
 }
 

@@ -1,6 +1,7 @@
 //! The SQL of every storage question and change, on one connection inside
 //! the transaction (or savepoint) the backend opened for it.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use rusqlite::types::Value;
@@ -66,20 +67,40 @@ impl<'c> SqliteTxn<'c> {
 }
 
 /// The SQL condition for `scope` on the reports aliased `r`, with its parameters.
-fn scope_sql(scope: &Scope) -> (&'static str, Vec<Value>) {
+fn scope_sql(scope: &Scope) -> (Cow<'static, str>, Vec<Value>) {
     match scope {
-        Scope::Owner(owner) => ("r.owner_id = ?", vec![Value::Integer(*owner)]),
+        Scope::Owner(owner) => ("r.owner_id = ?".into(), vec![Value::Integer(*owner)]),
         Scope::GridOrOwner { grid_id, owner } => {
-            ("(r.grid_id = ? OR r.owner_id = ?)", vec![Value::Text(grid_id.clone()), Value::Integer(*owner)])
+            ("(r.grid_id = ? OR r.owner_id = ?)".into(), vec![Value::Text(grid_id.clone()), Value::Integer(*owner)])
         }
         // Dispatched to it now, or handled by it before (read-only: acting
         // needs the department of the case now).
         Scope::Department(department) => (
-            "(r.department = ? OR EXISTS (SELECT 1 FROM events d WHERE d.report_id = r.id AND d.department = ?))",
+            "(r.department = ? OR EXISTS (SELECT 1 FROM events d WHERE d.report_id = r.id AND d.department = ?))".into(),
             vec![Value::Text(department.clone()), Value::Text(department.clone())],
         ),
-        Scope::All => ("1", Vec::new()),
+        Scope::Statuses(statuses) => status_in(statuses),
+        Scope::All => ("1".into(), Vec::new()),
     }
+}
+
+/// `r.status IN (...)` with one parameter a status; an empty list matches nothing.
+fn status_in(statuses: &[ReportStatus]) -> (Cow<'static, str>, Vec<Value>) {
+    if statuses.is_empty() {
+        return ("0".into(), Vec::new());
+    }
+    let marks = vec!["?"; statuses.len()].join(", ");
+    (format!("r.status IN ({marks})").into(), statuses.iter().map(|s| Value::Text(s.code().to_owned())).collect())
+}
+
+/// `AND column IN (...)` for a non-empty list of texts.
+fn text_in(column: &str, texts: &[String], sql: &mut String, values: &mut Vec<Value>) {
+    if texts.is_empty() {
+        return;
+    }
+    let marks = vec!["?"; texts.len()].join(", ");
+    sql.push_str(&format!(" AND {column} IN ({marks})"));
+    values.extend(texts.iter().map(|t| Value::Text(t.clone())));
 }
 
 /// id, name, role, grid_id, department.
@@ -106,6 +127,8 @@ fn filter_sql(filter: &ReportFilter, sql: &mut String, values: &mut Vec<Value>) 
     integer(" AND r.created_ms >= ?", filter.since_ms);
     integer(" AND r.created_ms < ?", filter.until_ms);
     integer(" AND r.status IN ('dispatched', 'in_progress') AND r.due_ms < ?", filter.overdue_at_ms);
+    text_in("r.category", &filter.categories, sql, values);
+    text_in("r.id", &filter.ids, sql, values);
 }
 
 const USER_COLUMNS: &str = "u.id, u.name, u.role, u.grid_id, u.department";
@@ -465,6 +488,11 @@ impl ReadTxn for SqliteTxn<'_> {
         if let Some(status) = filter.status {
             sql.push_str(" AND r.status = ?");
             values.push(Value::Text(status.code().to_owned()));
+        }
+        if !filter.statuses.is_empty() {
+            let (condition, statuses) = status_in(&filter.statuses);
+            sql.push_str(&format!(" AND {condition}"));
+            values.extend(statuses);
         }
         filter_sql(filter, &mut sql, &mut values);
         if let Some(after) = &filter.after {

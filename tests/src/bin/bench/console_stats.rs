@@ -1,44 +1,32 @@
-//! `bench console`, the statistics half: the daily bulletin and a 10-day
-//! ranking at 1,000,000 cases, through the services the endpoints call,
-//! against the same aggregation written as one bare SQL query over the
-//! same file in the same run.
-//!
-//! The cases are written straight into a server data directory's SQLite
-//! (the server's own migrations, so the same tables and indexes): a year
-//! of campaign over the 60 cells of the Xixian grid and three departments,
-//! each case accepted, dispatched (some returned and dispatched again),
-//! rectified (some reworked), verified on time or late, or left open, with
-//! the events the server would have written, arrivals included. Both sides
-//! must give the same figures, or the bench fails.
+//! `bench console`, the statistics: the daily bulletin and a 10-day
+//! ranking at 1,000,000 cases (seeded as `console.rs` says), through the
+//! services the endpoints call, against the same aggregation written as one
+//! bare SQL query over the same file in the same run. Both sides must give
+//! the same figures, or the bench fails.
 
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, TimeZone};
+use suishoupai_server::services::bulletin;
 use suishoupai_server::services::ranking::{self, Period, Unit, Weights};
-use suishoupai_server::services::{bulletin, grids};
 use suishoupai_server::storage::sqlite::{DATABASE_FILE, SqliteStorage};
 use suishoupai_server::storage::{self as server_storage, Storage, StorageError};
 
 use super::*;
 
-const CASES: usize = 1_000_000;
+const CASES: usize = STATS_CASES;
 const RUNS: usize = 3;
-const HOUR: i64 = 3_600_000;
-const DEPARTMENTS: [&str; 3] = ["cg", "sw", "yl"];
 /// The bulletin's day and the ranking's 旬 (with the one before it), near the end of the year.
 const DAY: &str = "2026-12-15";
 const XUN: &str = "2026-12-2";
 
-pub(crate) fn run_stats(tmp: &Path, figures: &mut Vec<Figure>) -> Result<()> {
-    let dir = tmp.join("console-stats");
+/// The figures over `dir`, seeded with [`STATS_CASES`] cases as of `now_ms`.
+pub(crate) fn run_stats(dir: &Path, now_ms: i64, figures: &mut Vec<Figure>) -> Result<()> {
     let tz = chrono_tz::Asia::Shanghai;
-    let now_ms = tz.with_ymd_and_hms(2026, 12, 31, 12, 0, 0).single().ok_or("no such time")?.timestamp_millis();
-    let start = Instant::now();
-    let events = seed(&dir, now_ms)?;
-    println!("console stats: {CASES} cases, {events} events written in {:.1} s (not measured)", start.elapsed().as_secs_f64());
-    let storage = SqliteStorage::open(&dir)?;
-    let coco =
-        server_storage::read(&storage as &dyn Storage, |tx| tx.user_by_name("coco")?.ok_or(StorageError::Backend("no coco".into())))?;
+    let storage = SqliteStorage::open(dir)?;
+    let coco = server_storage::read(&storage as &dyn Storage, |tx| {
+        tx.user_by_name(COORDINATOR)?.ok_or(StorageError::Backend("no coordinator".into()))
+    })?;
     let bare = Connection::open(dir.join(DATABASE_FILE))?;
     let day: NaiveDate = DAY.parse()?;
     let xun = Period::parse_xun(XUN)?;
@@ -103,126 +91,7 @@ pub(crate) fn run_stats(tmp: &Path, figures: &mut Vec<Figure>) -> Result<()> {
         target: format!("info (is {:.2}×)", r.as_secs_f64() / rs.as_secs_f64()),
         met: None,
     });
-    drop((storage, bare));
-    fs::remove_dir_all(&dir)?;
     Ok(())
-}
-
-/// A small deterministic generator (the bench needs spread, not quality).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
-fn at(ms: i64) -> String {
-    suishoupai_server::clock::ms_rfc3339(ms)
-}
-
-/// An event as seeded: at, status after, action, department, due_at.
-type Event<'a> = (i64, &'a str, Option<&'a str>, &'a str, Option<String>);
-
-/// Writes the cases; answers how many events.
-fn seed(dir: &Path, now_ms: i64) -> Result<usize> {
-    let storage = SqliteStorage::open(dir)?;
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-server/testdata/grids/xixian.geojson");
-    let cells = grids::parse(&fs::read_to_string(file)?, suishoupai_core::Crs::Wgs84)?;
-    grids::import(&storage, &cells)?;
-    drop(storage);
-    let mut conn = Connection::open(dir.join(DATABASE_FILE))?;
-    // Seeding only: nothing here is timed, and a crash just fails the bench.
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")?;
-    conn.execute("INSERT INTO users (id, name, role, created_at) VALUES (1, 'ana', 'resident', '2026-01-01T00:00:00.000Z')", [])?;
-    conn.execute("INSERT INTO users (id, name, role, created_at) VALUES (2, 'coco', 'coordinator', '2026-01-01T00:00:00.000Z')", [])?;
-    for code in DEPARTMENTS {
-        conn.execute("INSERT INTO departments (code, name) VALUES (?1, ?1)", [code])?;
-    }
-    let grid_ids: Vec<&str> = cells.iter().map(|c| c.grid_id.as_str()).collect();
-    let categories: Vec<&str> = CATEGORIES.iter().map(|c| c.code).collect();
-    let t0 = chrono_tz::Asia::Shanghai.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().ok_or("no such time")?.timestamp_millis();
-    let span = 354 * 24 * HOUR; // to 2026-12-21
-    let mut rng = Lcg(2026);
-    let mut events = 0;
-    let tx = conn.transaction()?;
-    {
-        let mut report = tx.prepare(
-            "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, grid_id, status, department,
-                                  received_at, due_at, due_ms, changed_ms)
-             VALUES (?1, 1, ?2, '{}', ?3, ?4, ?5, ?6, ?7, ?8, ?4, ?9, ?10, ?11)",
-        )?;
-        let mut event = tx.prepare(
-            "INSERT INTO events (report_id, status, department, actor_id, at, action, actor_role, due_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        let hash = "0".repeat(64);
-        for i in 0..CASES {
-            // Ids in time order, as UUIDv7s are.
-            let id = format!("{:08x}-0000-7000-8000-{:012x}", i >> 16, i);
-            let created = t0 + (i as i64 * span / CASES as i64);
-            let grid = (rng.below(50) != 0).then(|| grid_ids[rng.below(grid_ids.len() as u64) as usize]);
-            let category = categories[rng.below(categories.len() as u64) as usize];
-            let department = DEPARTMENTS[rng.below(3) as usize];
-            let mut t = created;
-            let mut log: Vec<Event> = vec![(t, "submitted", None, "", None)];
-            let mut status = "submitted";
-            let mut due: Option<i64> = None;
-            let mut push = |t: i64, s: &'static str, action: &'static str, due_at: Option<i64>| {
-                log.push((t, s, Some(action), if action == "dispatch" { department } else { "" }, due_at.map(at)));
-                s
-            };
-            'case: {
-                if rng.below(20) == 0 {
-                    break 'case;
-                }
-                t += 10 * 60_000;
-                status = push(t, "accepted", "accept", None);
-                if rng.below(20) == 0 {
-                    break 'case;
-                }
-                t += 20 * 60_000;
-                due = Some(t + (24 + rng.below(96) as i64) * HOUR);
-                status = push(t, "dispatched", "dispatch", due);
-                if rng.below(10) == 0 {
-                    t += HOUR;
-                    push(t, "accepted", "return", None);
-                    t += HOUR;
-                    due = Some(t + (24 + rng.below(96) as i64) * HOUR);
-                    status = push(t, "dispatched", "dispatch", due);
-                }
-                if rng.below(7) == 0 || t > now_ms {
-                    break 'case; // left open
-                }
-                t += (1 + rng.below(110) as i64) * HOUR;
-                status = push(t, "rectified", "rectify", None);
-                if rng.below(10) == 0 {
-                    t += HOUR;
-                    due = Some(t + 48 * HOUR);
-                    push(t, "in_progress", "reopen", due);
-                    t += (1 + rng.below(60) as i64) * HOUR;
-                    status = push(t, "rectified", "rectify", None);
-                }
-                if rng.below(5) != 0 {
-                    t += (1 + rng.below(48) as i64) * HOUR;
-                    status = push(t, "closed", "verify", None);
-                }
-            }
-            let changed = log.last().map_or(created, |e| e.0);
-            let department = log.iter().any(|e| e.2 == Some("dispatch")).then_some(department);
-            report.execute(params![id, hash, category, at(created), created, grid, status, department, due.map(at), due, changed])?;
-            for (t, s, action, dept, due_at) in &log {
-                let (actor, role) = if action.is_some() { (2, "coordinator") } else { (1, "resident") };
-                let dept = (!dept.is_empty()).then_some(*dept);
-                event.execute(params![id, s, dept, actor, at(*t), action, role, due_at])?;
-            }
-            events += log.len();
-        }
-    }
-    tx.commit()?;
-    conn.execute_batch("ANALYZE;")?;
-    Ok(events)
 }
 
 /// The bulletin's counts per street office (and "" for the whole area),

@@ -71,6 +71,10 @@ enum Command {
         /// public notes), as FixMyStreet publishes its reports.
         #[arg(long)]
         open311_public: bool,
+        /// Hours a photo that no report and no action shows is kept after it
+        /// was last sent, then removed [default: 72].
+        #[arg(long, value_name = "HOURS")]
+        unreferenced_photo_hours: Option<u64>,
     },
     /// The ledger (台账): one row per report, as a spreadsheet.
     #[command(subcommand)]
@@ -307,6 +311,7 @@ fn run(cli: Cli) -> Result<()> {
             daily_reports,
             daily_photo_mib,
             open311_public,
+            unreferenced_photo_hours,
         } => {
             if !(1.0..=10_000.0).contains(&duplicate_radius_m) {
                 return Err(Error::BadRequest("--duplicate-radius-m must be 1 to 10000".into()));
@@ -337,6 +342,11 @@ fn run(cli: Cli) -> Result<()> {
             let mut settings =
                 Settings { timezone, tiles, ranking_weights: ranking_weights.parse()?, daily_quota, open311_public, ..Settings::default() };
             settings.duplicate_window.radius_m = duplicate_radius_m;
+            if let Some(hours) = unreferenced_photo_hours {
+                settings.unreferenced_photo_grace = std::time::Duration::from_secs(
+                    hours.checked_mul(3600).ok_or_else(|| Error::BadRequest("--unreferenced-photo-hours is too large".into()))?,
+                );
+            }
             if let Some(file) = test_clock {
                 settings.clock = Clock::File(file);
             }

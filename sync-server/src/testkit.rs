@@ -103,6 +103,11 @@ impl Server {
         self.child.id()
     }
 
+    /// The data directory it serves.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// SIGTERM, then waits for the process to exit; answers how long that took.
     pub fn terminate(mut self) -> std::time::Duration {
         let started = std::time::Instant::now();

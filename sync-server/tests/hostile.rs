@@ -445,6 +445,40 @@ fn one_user_cannot_send_more_than_a_days_quota() {
     assert_eq!(server.push(&bo, &[report(&[&photos()[1]]), report(&[&photos()[1]])])[1]["outcome"], "accepted");
 }
 
+/// Issue 12: photos uploaded but shown by no report or action are removed
+/// once their grace is over (here none, at the sweep a start runs), rows
+/// and files; a photo a report shows stays. A device that comes back with
+/// a report showing a removed photo is told `missing_photos`, uploads it
+/// again, and its report is stored.
+#[test]
+fn photos_nobody_shows_are_removed_after_their_grace_and_come_back_when_sent_again() {
+    let server = Server::start();
+    let ana = server.user("ana", "resident");
+    let (shown, lone) = (&photos()[0], &photos()[1]);
+    server.upload_photo(&ana, shown);
+    server.upload_photo(&ana, lone);
+    assert_eq!(server.push(&ana, &[report(&[shown])])[0]["outcome"], "accepted");
+    let file = |dir: &Path, sha: &str| dir.join("photos/renditions").join(&sha[..2]).join(format!("{sha}.jpg"));
+    let dir = server.kill();
+    assert!(file(dir.path(), &lone.sha256).exists());
+    let server = Server::start_with(dir, &["--unreferenced-photo-hours", "0"]);
+    let held = |sha: &str| server.request(reqwest::Method::HEAD, &ana, &format!("/v1/uploads/{sha}")).send().unwrap().status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while held(&lone.sha256) != 404 {
+        assert!(std::time::Instant::now() < deadline, "the unshown photo was never swept");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!file(server.dir(), &lone.sha256).exists(), "its file went with its rows");
+    assert_eq!(held(&shown.sha256), 200);
+    assert!(file(server.dir(), &shown.sha256).exists());
+    let late = report(&[lone]);
+    let answer = server.push(&ana, std::slice::from_ref(&late));
+    assert_eq!((answer[0]["outcome"].as_str(), answer[0]["missing"][0].as_str()), (Some("missing_photos"), Some(lone.sha256.as_str())));
+    server.upload_photo(&ana, lone);
+    assert_eq!(server.push(&ana, &[late])[0]["outcome"], "accepted");
+    assert_eq!(server.get(&ana, &format!("/v1/photos/{}", lone.sha256)).bytes().unwrap(), lone.rendition);
+}
+
 /// A small file system mounted for one test, unmounted when dropped.
 struct Mounted(std::path::PathBuf);
 

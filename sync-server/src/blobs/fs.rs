@@ -139,6 +139,15 @@ impl Blobs for FsBlobs {
             Err(e) => Err(Error::io(&path)(e)),
         }
     }
+
+    fn remove(&self, kind: BlobKind, sha256: &str) -> Result<()> {
+        let path = self.path(kind, sha256);
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(path.parent().expect("blobs have a parent")),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&path)(e)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -188,5 +197,19 @@ mod tests {
         assert_eq!(blobs.get(BlobKind::Photo, SHA).unwrap().as_deref(), Some(&b"jpeg"[..]));
         assert_eq!(blobs.get(BlobKind::Thumbnail, SHA).unwrap(), None);
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_removed_blob_is_gone_and_can_be_put_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobs::open(dir.path()).unwrap();
+        blobs.put(BlobKind::Photo, SHA, b"jpeg").unwrap();
+        blobs.put(BlobKind::Thumbnail, SHA, b"thumb").unwrap();
+        blobs.remove(BlobKind::Photo, SHA).unwrap();
+        blobs.remove(BlobKind::Photo, SHA).unwrap();
+        assert_eq!(blobs.get(BlobKind::Photo, SHA).unwrap(), None);
+        assert_eq!(blobs.get(BlobKind::Thumbnail, SHA).unwrap().as_deref(), Some(&b"thumb"[..]), "the other kind stays");
+        blobs.put(BlobKind::Photo, SHA, b"jpeg").unwrap();
+        assert_eq!(blobs.get(BlobKind::Photo, SHA).unwrap().as_deref(), Some(&b"jpeg"[..]));
     }
 }

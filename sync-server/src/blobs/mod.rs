@@ -10,6 +10,9 @@
 //! - Storage rows are written after the blobs they point at, so a crash
 //!   leaves at worst an unreferenced blob, never a row without its bytes.
 //!
+//! - A blob is removed only once its row is gone (the photo sweep), and a
+//!   `put` after a removal writes it anew.
+//!
 //! Methods are blocking; the HTTP layer calls them on the blocking pool.
 //! `sha256` arguments are validated (64 lower-case hex digits) by the caller.
 
@@ -39,4 +42,7 @@ pub trait Blobs: Send + Sync + 'static {
     fn partials(&self) -> Result<Vec<UploadKey>>;
     fn put(&self, kind: BlobKind, sha256: &str, bytes: &[u8]) -> Result<()>;
     fn get(&self, kind: BlobKind, sha256: &str) -> Result<Option<Vec<u8>>>;
+    /// Removes a complete blob, durably; no error if there is none. Only
+    /// the photo sweep calls it, for a photo that storage no longer has.
+    fn remove(&self, kind: BlobKind, sha256: &str) -> Result<()>;
 }

@@ -2,8 +2,9 @@
 //! and close to it in time, nearest first, each with how alike its photos
 //! look (a perceptual hash of each photo, made once when it arrives).
 //!
-//! The spatial part is storage's (`reports_near`: a bounding box over an
-//! R*Tree in SQLite); the exact distance and the order are here.
+//! The spatial part is storage's (`reports_near`: a bounding box within a
+//! category's time window, from one index in SQLite); the exact distance
+//! and the order are here.
 
 use image_hasher::{HashAlg, HasherConfig};
 use serde::Serialize;

@@ -183,12 +183,17 @@ fn complete(storage: &dyn Storage, blobs: &dyn Blobs, key: &UploadKey, offset: u
     };
     // Content-addressed: if another user sent the same photo, this is a no-op.
     blobs.put(BlobKind::Photo, &key.sha256, bytes)?;
-    // The photo exists from now on, and this user holds it.
+    // The photo exists from now on, and this user holds it. The bytes are
+    // put again inside the transaction: the photo sweep may have removed
+    // them since (a photo swept while sent anew); it removes them only
+    // inside a transaction of its own, so either it saw this record or
+    // this sees the bytes gone. Most often this is one `stat`.
     let received_at = now_rfc3339();
     storage::write(storage, |tx| {
         tx.add_photo(&meta, &received_at)?;
         tx.add_holder(&meta.sha256, key.user_id, now_ms())?;
-        Ok::<_, Error>(tx.delete_upload(key)?)
+        tx.delete_upload(key)?;
+        blobs.put(BlobKind::Photo, &key.sha256, bytes)
     })?;
     if offset > 0 {
         blobs.discard_partial(key)?;

@@ -49,7 +49,11 @@ pub fn ingest_blocking(storage: &dyn Storage, blobs: &dyn Blobs, user_id: i64, b
     let received_at = now_rfc3339();
     storage::write(storage, |tx| {
         tx.add_photo(&meta, &received_at)?;
-        Ok::<_, Error>(tx.add_holder(&meta.sha256, user_id, now_ms())?)
+        tx.add_holder(&meta.sha256, user_id, now_ms())?;
+        // Put again inside the transaction, against the photo sweep (see
+        // `uploads::complete`).
+        blobs.put(BlobKind::Photo, &meta.sha256, &prepared.rendition)?;
+        blobs.put(BlobKind::Thumbnail, &meta.sha256, &prepared.thumbnail)
     })?;
     Ok(meta)
 }

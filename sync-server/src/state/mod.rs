@@ -73,7 +73,15 @@ pub struct Settings {
     /// Whether anyone, without a key, may read the accepted cases over
     /// Open311 (`serve --open311-public`); off by default.
     pub open311_public: bool,
+    /// How long a photo that no report and no action shows is kept after
+    /// it was last sent (`serve --unreferenced-photo-hours`).
+    pub unreferenced_photo_grace: std::time::Duration,
 }
+
+/// [`Settings::unreferenced_photo_grace`] unless set: three days, for a
+/// device that uploaded its photos and lost its signal before the push to
+/// come back; later, it sends them again.
+pub const DEFAULT_UNREFERENCED_PHOTO_GRACE: std::time::Duration = std::time::Duration::from_secs(72 * 3600);
 
 /// A tile server: a URL template (`{z}/{x}/{y}`) and the coordinate system
 /// its tiles are drawn in (GCJ-02 for AMap and Tencent styles).
@@ -97,6 +105,7 @@ impl Default for Settings {
             tiles: None,
             ranking_weights: RankingWeights::default(),
             open311_public: false,
+            unreferenced_photo_grace: DEFAULT_UNREFERENCED_PHOTO_GRACE,
         }
     }
 }

@@ -454,3 +454,49 @@ pub fn sent_since_counts_what_arrived_from_then_on(storage: Store) {
     assert_eq!(sent(&ana, 0), super::Sent { reports: 1, photo_bytes: 350 });
     assert_eq!(sent(&bo, NOW), super::Sent { reports: 0, photo_bytes: 250 });
 }
+
+/// The sweep's rows: a photo shown by no report and no event, held by
+/// nobody since the cut, goes with its holders onto the swept list; a
+/// photo shown by a report, an event, or held since, stays. A photo
+/// recorded again leaves the list, so its bytes are not removed.
+pub fn unreferenced_photos_are_swept_and_a_new_record_keeps_their_bytes(storage: Store) {
+    let ana = user(&storage, "ana", Role::Resident);
+    let coco = user(&storage, "coco", Role::Coordinator);
+    photo(&storage, &ana); // shown by a report below, held at 0
+    let meta = |n: char| PhotoMeta { sha256: n.to_string().repeat(64), bytes: 10, width: 2, height: 2, phash: None };
+    let (lone, recent, after, again) = (meta('2'), meta('3'), meta('4'), meta('5'));
+    w(&storage, |tx| {
+        report(tx, &ana, &id(1), "x")?;
+        for (photo, held) in [(&lone, 0), (&recent, NOW), (&after, 0), (&again, 0)] {
+            tx.add_photo(photo, AT)?;
+            tx.add_holder(&photo.sha256, ana.id, held)?;
+        }
+        // Held by a second user lately: not unreferenced for long.
+        tx.add_holder(&again.sha256, coco.id, NOW)?;
+        tx.append_event(&NewEvent { photos: vec![&after.sha256], ..NewEvent::arrival(&id(1), ReportStatus::Rectified, &coco, AT) })
+    });
+    let found = r(&storage, |tx| tx.unreferenced_photos(NOW, 10));
+    assert_eq!(found, vec![lone.sha256.clone()]);
+    assert_eq!(r(&storage, |tx| tx.unreferenced_photos(NOW + 1, 10)).len(), 3, "past the recent holds: lone, recent, again");
+    // Nothing shown is swept, whatever the cut.
+    assert!(!w(&storage, |tx| tx.sweep_photo(PHOTO, i64::MAX)));
+    assert!(!w(&storage, |tx| tx.sweep_photo(&after.sha256, i64::MAX)));
+    assert!(!w(&storage, |tx| tx.sweep_photo(&recent.sha256, NOW)), "held at the cut");
+    assert!(w(&storage, |tx| tx.sweep_photo(&lone.sha256, NOW)));
+    assert!(!w(&storage, |tx| tx.sweep_photo(&lone.sha256, NOW)), "gone already");
+    assert_eq!(r(&storage, |tx| tx.held_photo(ana.id, &lone.sha256)), None);
+    assert_eq!(r(&storage, |tx| tx.swept_photos(10)), vec![lone.sha256.clone()]);
+    assert!(r(&storage, |tx| tx.unreferenced_photos(NOW, 10)).is_empty());
+    // Sent again before its bytes went: off the list, the bytes stay.
+    w(&storage, |tx| {
+        tx.add_photo(&lone, AT)?;
+        tx.add_holder(&lone.sha256, ana.id, NOW)
+    });
+    assert!(r(&storage, |tx| tx.swept_photos(10)).is_empty());
+    assert!(!w(&storage, |tx| tx.forget_swept_photo(&lone.sha256)));
+    // Swept again and not sent again: its bytes may go, once.
+    assert!(w(&storage, |tx| tx.sweep_photo(&lone.sha256, NOW + 1)));
+    assert!(w(&storage, |tx| tx.forget_swept_photo(&lone.sha256)));
+    assert!(!w(&storage, |tx| tx.forget_swept_photo(&lone.sha256)));
+    assert_eq!(r(&storage, |tx| tx.held_photo(ana.id, PHOTO)).map(|p| p.sha256), Some(PHOTO.to_owned()));
+}

@@ -72,6 +72,14 @@ pub trait ReadTxn {
     fn sent_since(&self, user_id: i64, since_ms: i64) -> StorageResult<Sent>;
     /// Every upload under way (to tell partial files without one).
     fn upload_keys(&self) -> StorageResult<Vec<UploadKey>>;
+    /// At most `limit` photos that no report and no event shows and that
+    /// nobody came to hold at or after `held_before_ms` (a photo whose
+    /// holders have no time counts from when it was received): what the
+    /// sweep may remove.
+    fn unreferenced_photos(&self, held_before_ms: i64, limit: usize) -> StorageResult<Vec<String>>;
+    /// At most `limit` photos whose rows were swept and whose bytes may
+    /// still be in the blob store.
+    fn swept_photos(&self, limit: usize) -> StorageResult<Vec<String>>;
     /// Whether a report within `scope` contains this photo.
     fn photo_visible(&self, scope: &Scope, sha256: &str) -> StorageResult<bool>;
     /// Why the photo's thumbnail cannot be made, if that was found before.
@@ -161,7 +169,17 @@ pub trait WriteTxn: ReadTxn {
     fn delete_upload(&mut self, key: &UploadKey) -> StorageResult<()>;
     /// Forgets uploads untouched since `touched_before_ms`; answers them.
     fn expire_uploads(&mut self, touched_before_ms: i64) -> StorageResult<Vec<UploadKey>>;
-    /// Records a complete photo (a second record of it changes nothing).
+    /// Removes the photo's rows (the photo, its holders) if it is still as
+    /// [`ReadTxn::unreferenced_photos`] says, and lists it as swept;
+    /// answers whether it did.
+    fn sweep_photo(&mut self, sha256: &str, held_before_ms: i64) -> StorageResult<bool>;
+    /// Takes the photo off the swept list unless it was recorded again
+    /// since; answers whether its bytes may go. The caller removes them
+    /// inside this same transaction, so that no record of the photo can
+    /// commit between the answer and the removal.
+    fn forget_swept_photo(&mut self, sha256: &str) -> StorageResult<bool>;
+    /// Records a complete photo (a second record of it changes nothing),
+    /// taking it off the swept list.
     fn add_photo(&mut self, photo: &PhotoMeta, received_at: &str) -> StorageResult<()>;
     /// The user holds the photo from `held_ms` on (a second record of it
     /// changes nothing, its time included).

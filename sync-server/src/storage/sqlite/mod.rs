@@ -34,6 +34,8 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_case_workflow.sql"),
     include_str!("migrations/0006_console_sign_in.sql"),
     include_str!("migrations/0007_daily_quotas.sql"),
+    include_str!("migrations/0008_duplicate_lookup_index.sql"),
+    include_str!("migrations/0009_swept_photos.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -162,6 +164,7 @@ mod tests {
         grids_departments_and_routes_round_trip,
         a_window_reads_every_case_it_can_count,
         sent_since_counts_what_arrived_from_then_on,
+        unreferenced_photos_are_swept_and_a_new_record_keeps_their_bytes,
     );
 
     #[test]

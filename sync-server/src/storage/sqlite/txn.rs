@@ -245,6 +245,14 @@ impl SqliteTxn<'_> {
     }
 }
 
+/// A photo `p` the sweep may remove, held last before `?1`: shown by no
+/// report and no event, and held by nobody since (a photo from before
+/// holders had times counts from when it was received).
+const SWEEPABLE: &str = "NOT EXISTS (SELECT 1 FROM report_photos rp WHERE rp.sha256 = p.sha256)
+     AND NOT EXISTS (SELECT 1 FROM event_photos ep WHERE ep.sha256 = p.sha256)
+     AND coalesce((SELECT max(h.held_ms) FROM photo_holders h WHERE h.sha256 = p.sha256),
+                  CAST(round((julianday(p.received_at) - 2440587.5) * 86400000) AS INTEGER)) < ?1";
+
 impl ReadTxn for SqliteTxn<'_> {
     fn token_owner(&self, token_sha256: &str) -> StorageResult<Option<TokenOwner>> {
         self.conn
@@ -440,6 +448,23 @@ impl ReadTxn for SqliteTxn<'_> {
         Ok(self.conn.prepare("SELECT user_id, sha256 FROM uploads")?.query_map([], upload_key_row)?.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn unreferenced_photos(&self, held_before_ms: i64, limit: usize) -> StorageResult<Vec<String>> {
+        let sql = format!("SELECT p.sha256 FROM photos p WHERE {SWEEPABLE} LIMIT ?2");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params![held_before_ms, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn swept_photos(&self, limit: usize) -> StorageResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT sha256 FROM swept_photos LIMIT ?1")?
+            .query_map([limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     fn photo_visible(&self, scope: &Scope, sha256: &str) -> StorageResult<bool> {
         // Photos of a report, and after-photos of its events.
         let (condition, mut values) = scope_sql(scope);
@@ -555,15 +580,18 @@ impl ReadTxn for SqliteTxn<'_> {
     }
 
     fn reports_near(&self, near: &Near, except: &str) -> StorageResult<Vec<NearbyReport>> {
-        // The box first, from the R*Tree (CROSS JOIN keeps that order; the
-        // `+` keeps the planner from walking the created_ms index instead,
-        // which at a million reports reads a month's worth of rows).
+        // The category's window first, places checked in the index
+        // (reports_by_category_time), rows read only for the reports in the
+        // box. Through the R*Tree box instead, a lookup read every report
+        // ever made in the same spot: at a year of 1,000,000 cases over the
+        // 60 cells of one town, 16,000 rows for 200 in the window (45 ms
+        // against 1 ms), and more every year.
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.id, r.status, r.created_at, r.latitude, r.longitude,
                     (SELECT json_group_array(p.sha256) FROM (SELECT sha256 FROM report_photos WHERE report_id = r.id ORDER BY position) p)
-             FROM report_places b CROSS JOIN reports r ON r.rowid = b.report_rowid
-             WHERE b.min_lat <= ?2 AND b.max_lat >= ?1 AND b.min_lon <= ?4 AND b.max_lon >= ?3
-               AND r.category = ?5 AND +r.created_ms BETWEEN ?6 AND ?7 AND r.id <> ?8",
+             FROM reports r
+             WHERE r.category = ?5 AND r.created_ms BETWEEN ?6 AND ?7
+               AND r.latitude BETWEEN ?1 AND ?2 AND r.longitude BETWEEN ?3 AND ?4 AND r.id <> ?8",
         )?;
         let rows = stmt.query_map(
             params![near.min_lat, near.max_lat, near.min_lon, near.max_lon, near.category, near.since_ms, near.until_ms, except],
@@ -831,12 +859,29 @@ impl WriteTxn for SqliteTxn<'_> {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    fn sweep_photo(&mut self, sha256: &str, held_before_ms: i64) -> StorageResult<bool> {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM photos p WHERE p.sha256 = ?2 AND {SWEEPABLE})");
+        if !self.conn.prepare_cached(&sql)?.query_row(params![held_before_ms, sha256], |r| r.get::<_, bool>(0))? {
+            return Ok(false);
+        }
+        self.conn.prepare_cached("DELETE FROM photo_holders WHERE sha256 = ?1")?.execute([sha256])?;
+        self.conn.prepare_cached("DELETE FROM photos WHERE sha256 = ?1")?.execute([sha256])?;
+        self.conn.prepare_cached("INSERT OR IGNORE INTO swept_photos (sha256) VALUES (?1)")?.execute([sha256])?;
+        Ok(true)
+    }
+
+    fn forget_swept_photo(&mut self, sha256: &str) -> StorageResult<bool> {
+        // A photo recorded again took itself off the list (add_photo).
+        Ok(self.conn.prepare_cached("DELETE FROM swept_photos WHERE sha256 = ?1")?.execute([sha256])? == 1)
+    }
+
     fn add_photo(&mut self, photo: &PhotoMeta, received_at: &str) -> StorageResult<()> {
         self.conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO photos (sha256, bytes, width, height, phash, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![photo.sha256, photo.bytes as i64, photo.width, photo.height, photo.phash, received_at])?;
+        self.conn.prepare_cached("DELETE FROM swept_photos WHERE sha256 = ?1")?.execute([&photo.sha256])?;
         Ok(())
     }
 

@@ -44,7 +44,52 @@ use crate::storage::sqlite::SqliteStorage;
 pub fn open(data: &Path, settings: Settings) -> Result<AppState> {
     let storage = SqliteStorage::open(data)?;
     let blobs = FsBlobs::open(&data.join("photos"))?;
+    blobs.remove_leftovers();
     Ok(AppState::new(Arc::new(storage), Arc::new(blobs), settings))
+}
+
+/// Backs up the data directory `data` into `out` while it is served: the
+/// database as of one moment, then every photo it names (see
+/// [`services::backup`]). `out` becomes a data directory that `serve` can
+/// open; a second backup into it copies only the photos it lacks.
+pub fn backup(data: &Path, out: &Path) -> Result<services::backup::Copied> {
+    if same_directory(data, out) {
+        return Err(Error::BadRequest("the backup must go to another directory than the data".into()));
+    }
+    let storage = SqliteStorage::open(data)?;
+    let blobs = FsBlobs::open(&data.join("photos"))?;
+    storage::Storage::backup_into(&storage, out)?;
+    let copy = SqliteStorage::open(out)?;
+    services::backup::copy_photos(&copy, &blobs, &FsBlobs::open(&out.join("photos"))?, false)
+}
+
+/// Restores the backup `from` into `data`, which must hold no database:
+/// the database as it was (then upgraded if the backup is older), every
+/// photo checked against its name. A restore that fails leaves no database
+/// behind, so that it can be run again.
+pub fn restore(from: &Path, data: &Path) -> Result<services::backup::Copied> {
+    let database = data.join(storage::sqlite::DATABASE_FILE);
+    if database.exists() {
+        return Err(Error::BadRequest(format!("{} already holds a database; restore into an empty data directory", data.display())));
+    }
+    storage::sqlite::copy_database(&storage::sqlite::open_for_copy(from)?, data)?;
+    let restored = (|| {
+        let storage = SqliteStorage::open(data)?;
+        services::backup::copy_photos(&storage, &FsBlobs::open(&from.join("photos"))?, &FsBlobs::open(&data.join("photos"))?, true)
+    })();
+    if restored.is_err() {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(data.join(format!("{}{suffix}", storage::sqlite::DATABASE_FILE)));
+        }
+    }
+    restored
+}
+
+fn same_directory(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// How `serve` runs.

@@ -92,6 +92,20 @@ enum Command {
         #[arg(long, value_name = "FILE", hide = true)]
         test_clock: Option<PathBuf>,
     },
+    /// Back up the data directory into DIR while the server runs: the
+    /// database as of one moment and every photo it names. DIR becomes a
+    /// data directory; backing up into it again copies only new photos.
+    /// Prints what it holds, as JSON.
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Restore a backup made by `backup` into the data directory, which
+    /// must hold no database; every photo is checked against its sha256.
+    Restore {
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+    },
     /// Manage users; works while the server runs.
     #[command(subcommand)]
     User(UserCommand),
@@ -411,6 +425,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Backup { out } => print_json(&suishoupai_server::backup(&cli.data, &out)?),
+        Command::Restore { from } => print_json(&suishoupai_server::restore(&from, &cli.data)?),
         Command::Ledger(command) => run_ledger(&cli.data, command),
         Command::Grid(command) => run_grid(&cli.data, command),
         Command::Department(command) => run_department(&cli.data, command),

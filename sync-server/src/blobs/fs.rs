@@ -22,13 +22,18 @@ impl FsBlobs {
             let dir = root.join(dir);
             fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         }
-        // Leftovers of writes cut short by a crash; nothing points at them.
-        if let Ok(entries) = fs::read_dir(root.join("tmp")) {
+        Ok(blobs)
+    }
+
+    /// Removes the leftovers of writes a crash cut short (nothing points at
+    /// them). Only the server, as it starts: another process (a backup)
+    /// opening the same store would remove a running server's writes.
+    pub fn remove_leftovers(&self) {
+        if let Ok(entries) = fs::read_dir(self.root.join("tmp")) {
             for entry in entries.flatten() {
                 let _ = fs::remove_file(entry.path());
             }
         }
-        Ok(blobs)
     }
 
     fn path(&self, kind: BlobKind, sha256: &str) -> PathBuf {

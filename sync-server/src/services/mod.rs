@@ -3,6 +3,7 @@
 //! knows storage's transactions and the permission rules of
 //! [`crate::auth`], and no HTTP at all.
 
+pub mod backup;
 pub mod bulletin;
 pub mod catalog;
 pub mod duplicates;

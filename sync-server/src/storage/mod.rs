@@ -37,6 +37,8 @@ mod contract;
 mod error;
 pub mod sqlite;
 
+use std::path::Path;
+
 use suishoupai_core::protocol::{Change, WireReport};
 use suishoupai_core::{Action, ReportStatus};
 
@@ -50,6 +52,11 @@ pub trait Storage: Send + Sync + 'static {
     fn read(&self, f: &mut dyn FnMut(&dyn ReadTxn) -> StorageResult<()>) -> StorageResult<()>;
     /// Runs `f` in one atomic, durable transaction (see the contract).
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>) -> StorageResult<()>;
+    /// Writes a copy of everything stored, as of one moment, into the
+    /// directory `to` (where this backend's `open` finds it), durably,
+    /// while reads and writes go on. A copy already there is replaced
+    /// whole, never left half-written.
+    fn backup_into(&self, to: &Path) -> StorageResult<()>;
 }
 
 /// What a snapshot answers.
@@ -72,6 +79,8 @@ pub trait ReadTxn {
     fn sent_since(&self, user_id: i64, since_ms: i64) -> StorageResult<Sent>;
     /// Every upload under way (to tell partial files without one).
     fn upload_keys(&self) -> StorageResult<Vec<UploadKey>>;
+    /// At most `limit` photos after `after` (by name), in name order.
+    fn photo_names(&self, after: Option<&str>, limit: usize) -> StorageResult<Vec<String>>;
     /// At most `limit` photos that no report and no event shows and that
     /// nobody came to hold at or after `held_before_ms` (a photo whose
     /// holders have no time counts from when it was received): what the

@@ -60,6 +60,45 @@ fn open_connection(path: &Path) -> StorageResult<Connection> {
     Ok(conn)
 }
 
+/// Copies the database `from` is connected to into `to/server.sqlite3`
+/// with SQLite's online backup API, in one step: one read transaction, so
+/// the copy is one moment's, and with WAL the server's writers never wait
+/// for it. Written beside the target and renamed over it once synced.
+pub fn copy_database(from: &Connection, to: &Path) -> StorageResult<()> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| StorageError::Io { path, source }
+    };
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    let (partial, target) = (to.join(format!("{DATABASE_FILE}.partial")), to.join(DATABASE_FILE));
+    let _ = std::fs::remove_file(&partial);
+    {
+        let mut copy = Connection::open(&partial)?;
+        let backup = rusqlite::backup::Backup::new(from, &mut copy)?;
+        // Every page in one step; busy only while another connection holds
+        // a lock the copy must wait out.
+        while backup.step(-1)? != rusqlite::backup::StepResult::Done {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        drop(backup);
+        // The copy in one file (no -wal beside it), whatever the source's mode.
+        copy.pragma_update(None, "journal_mode", "DELETE")?;
+    }
+    std::fs::File::open(&partial).and_then(|f| f.sync_all()).map_err(io(&partial))?;
+    std::fs::rename(&partial, &target).map_err(io(&target))?;
+    std::fs::File::open(to).and_then(|d| d.sync_all()).map_err(io(to))
+}
+
+/// A database file that `copy_database` can read without changing it
+/// (no migration: a backup is restored as it was, then upgraded in place).
+pub fn open_for_copy(dir: &Path) -> StorageResult<Connection> {
+    let path = dir.join(DATABASE_FILE);
+    if !path.is_file() {
+        return Err(StorageError::Io { path, source: std::io::Error::from(std::io::ErrorKind::NotFound) });
+    }
+    Ok(Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?)
+}
+
 /// Brings the database up to `target`, with the core's migration runner
 /// (each migration in one transaction with its version bump).
 pub fn migrate_to(conn: &mut Connection, target: i64) -> StorageResult<()> {
@@ -122,6 +161,13 @@ impl Storage for SqliteStorage {
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn WriteTxn) -> StorageResult<()>) -> StorageResult<()> {
         self.writes.write(|conn| f(&mut SqliteTxn::new(conn)))
+    }
+
+    fn backup_into(&self, to: &Path) -> StorageResult<()> {
+        match &self.path {
+            Some(path) => copy_database(&open_connection(path)?, to),
+            None => copy_database(&self.writes.connection(), to),
+        }
     }
 }
 

@@ -457,6 +457,14 @@ impl ReadTxn for SqliteTxn<'_> {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    fn photo_names(&self, after: Option<&str>, limit: usize) -> StorageResult<Vec<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT sha256 FROM photos WHERE sha256 > ?1 ORDER BY sha256 LIMIT ?2")?
+            .query_map(params![after.unwrap_or(""), limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
     fn swept_photos(&self, limit: usize) -> StorageResult<Vec<String>> {
         Ok(self
             .conn

@@ -314,6 +314,16 @@ fn run(cli: Cli) -> Result<()> {
             let mut connections = ConnectionLimits::default_for_this_process();
             connections.max_connections = max_connections.unwrap_or(connections.max_connections);
             connections.max_per_address = max_connections_per_ip.unwrap_or(connections.max_per_address);
+            // The log: one JSON line per event on stderr (see the README's
+            // "Logs and metrics"); requests at info.
+            tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_max_level(tracing::Level::INFO)
+                .with_writer(std::io::stderr)
+                .init();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

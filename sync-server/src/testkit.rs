@@ -79,12 +79,20 @@ impl Server {
 
     /// With more `serve` arguments, e.g. `--max-connections-per-ip 50`.
     pub fn start_with(dir: impl Into<DataDir>, serve_args: &[&str]) -> Server {
-        let dir = dir.into();
+        Server::spawn(dir.into(), serve_args, Stdio::inherit())
+    }
+
+    /// With the server's log (its stderr) written to `log`.
+    pub fn start_logging_to(dir: impl Into<DataDir>, serve_args: &[&str], log: &Path) -> Server {
+        Server::spawn(dir.into(), serve_args, std::fs::File::create(log).unwrap().into())
+    }
+
+    fn spawn(dir: DataDir, serve_args: &[&str], stderr: Stdio) -> Server {
         let mut child = Command::new(bin())
             .args(["--data", dir.path().to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
             .args(serve_args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());

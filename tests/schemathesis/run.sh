@@ -47,7 +47,7 @@ for role in "${roles[@]}"; do
   (
     cd "$work/$role"
     SUISHOUPAI_ROLE=$role SUISHOUPAI_SEED="$work/seed.json" SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$root/tests/schemathesis" \
-      st run "$base/v1/openapi.json" \
+      st --config-file "$root/tests/schemathesis/schemathesis.toml" run "$base/v1/openapi.json" \
       --header "Authorization: Bearer $token" \
       --checks all --mode all --max-examples "$EXAMPLES" --seed 20261203 \
       --workers 1 --request-timeout 30 --no-color \

@@ -74,7 +74,8 @@ pub(super) fn report_filter(query: ListQuery, now_ms: i64) -> Result<ReportFilte
         since_ms: time_param("since", query.since.as_deref())?,
         until_ms: time_param("until", query.until.as_deref())?,
         limit: parse_limit(query.limit.as_deref(), DEFAULT_REPORTS, MAX_REPORTS)?,
-        after: query.cursor.as_deref().map(parse_cursor).transpose()?,
+        // An empty cursor is the start, as for `/v1/changes`.
+        after: query.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_cursor).transpose()?,
         ..ReportFilter::default()
     })
 }

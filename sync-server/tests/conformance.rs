@@ -69,3 +69,17 @@ fn an_empty_cursor_is_the_first_page() {
         assert_eq!(items.as_array().unwrap().len(), 1, "{path}: {page}");
     }
 }
+
+/// A `limit` past the largest is the largest, however many digits it has
+/// (the document's `integer` has no bound); zero and words are refused.
+#[test]
+fn a_limit_of_any_size_is_at_most_the_largest() {
+    let server = Server::start();
+    let coordinator = server.user("coco", "coordinator");
+    for path in ["/v1/reports?limit=226219496594850078261248", "/v1/changes?limit=55581990202010738546731646976", "/v1/reports?limit=501"] {
+        assert_eq!(server.get(&coordinator, path).status(), 200, "{path}");
+    }
+    for path in ["/v1/reports?limit=0", "/v1/reports?limit=000", "/v1/reports?limit=ten", "/v1/changes?limit=-1"] {
+        assert_error(server.get(&coordinator, path), 400, "bad_request", "limit");
+    }
+}

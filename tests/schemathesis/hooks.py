@@ -1,5 +1,5 @@
 """Schemathesis hooks for the suishoupai run (loaded through
-SCHEMATHESIS_HOOKS=hooks): real ids and hashes from the seed in path
+SCHEMATHESIS_HOOKS=hooks): a serializer for tus chunks, real ids and hashes from the seed in path
 parameters half of the time, so that operations find something, and one
 check of our own, `role_boundaries`: no role gets a 2xx where the
 permission rules (sync-server/src/auth/permissions.rs) must give it 403,
@@ -47,6 +47,14 @@ UNSEEN = {
 }.get(ROLE, set())
 
 KNOWN_IDS = SEED["reports"] + [SEED["foreign"]]
+
+
+@schemathesis.serializer("application/offset+octet-stream")
+def tus_chunk(ctx, value):
+    """A tus chunk is raw bytes, as application/octet-stream is."""
+    from schemathesis.transport.serialization import serialize_binary
+
+    return {"data": serialize_binary(value)}
 
 
 @schemathesis.hook

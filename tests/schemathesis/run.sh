@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 VERSION=4.32.5
-EXAMPLES=${SCHEMATHESIS_EXAMPLES:-25}
+EXAMPLES=${SCHEMATHESIS_EXAMPLES:-20}
 python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '$VERSION')" 2>/dev/null \
   || pip install --quiet "schemathesis==$VERSION"
 

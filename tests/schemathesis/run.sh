@@ -62,7 +62,7 @@ done
 elapsed=$(( $(date +%s) - started ))
 
 for role in "${roles[@]}"; do
-  summary=$(grep -E "^(Test cases|API Operations|Summary|.*passed|.*failed)" "$work/$role/out.txt" | tr '\n' ' ' || true)
+  summary=$(grep -A1 "^Test cases:" "$work/$role/out.txt" | tail -1 | sed 's/^ *//' || true)
   echo "schemathesis $role: $summary"
 done
 echo "schemathesis: ${#roles[@]} roles, at most $EXAMPLES examples per operation, ${elapsed}s"

@@ -31,6 +31,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 cargo test --workspace --locked
 
+# Schemathesis against the server's OpenAPI document with a token of every
+# role (installs its pinned version with pip when missing).
+bash tests/schemathesis/run.sh
+
 # The bindings as an app developer meets them: generated Python (pytest,
 # against a real server), a Kotlin program built with kotlinc, Swift checks.
 # The script installs pytest, a JRE, JNA and kotlinc when they are missing.

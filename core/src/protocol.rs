@@ -104,6 +104,7 @@ pub const UPLOAD_EXPIRY_SECS: u64 = 24 * 3600;
 #[serde(deny_unknown_fields)]
 pub struct UploadCreate {
     pub sha256: String,
+    #[serde(deserialize_with = "whole_number")]
     pub length: u64,
 }
 
@@ -380,4 +381,43 @@ impl From<&crate::domain::Report> for WireReport {
                 .collect(),
         }
     }
+}
+
+/// A whole number as JSON may write it: `1024`, or `1024.0`, which JSON
+/// Schema's `integer` (and so the OpenAPI document) takes as the same
+/// number. A fraction, a negative number or one past `T` is refused.
+pub fn whole_number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::{Error, Unexpected, Visitor};
+
+    struct Whole;
+    impl Visitor<'_> for Whole {
+        type Value = u64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a non-negative whole number")
+        }
+
+        fn visit_u64<E: Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+
+        fn visit_f64<E: Error>(self, v: f64) -> Result<u64, E> {
+            // 2^53: past it a float no longer holds every whole number.
+            if v.fract() == 0.0 && (0.0..=9_007_199_254_740_992.0).contains(&v) {
+                Ok(v as u64)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
+    let n = deserializer.deserialize_any(Whole)?;
+    T::try_from(n).map_err(|_| D::Error::invalid_value(Unexpected::Unsigned(n), &"a smaller whole number"))
 }

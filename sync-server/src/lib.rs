@@ -11,7 +11,7 @@
 //!                                         storage (rows) · blobs (bytes)
 //! ```
 //!
-//! `model` (users, roles, scopes), `views` (what goes over the wire),
+//! `model` (users, roles, scopes), `metrics` (the counters of `/metrics`), `views` (what goes over the wire),
 //! `state` (what requests share), `clock` and `error` are used across them;
 //! none of them calls up. Storage returns its own error type and knows no
 //! HTTP; services know no axum type.
@@ -21,6 +21,7 @@ pub mod blobs;
 pub mod clock;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod services;
 pub mod state;

@@ -333,6 +333,18 @@ fn run(cli: Cli) -> Result<()> {
             let mut connections = ConnectionLimits::default_for_this_process();
             connections.max_connections = max_connections.unwrap_or(connections.max_connections);
             connections.max_per_address = max_connections_per_ip.unwrap_or(connections.max_per_address);
+            // The log: one JSON line per event on stderr (see the README's
+            // "Logs and metrics"); requests at info. SUISHOUPAI_LOG=warn
+            // (or error) keeps only the faults.
+            let level = std::env::var("SUISHOUPAI_LOG").ok().and_then(|v| v.parse().ok()).unwrap_or(tracing::Level::INFO);
+            tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_max_level(level)
+                .with_writer(std::io::stderr)
+                .init();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

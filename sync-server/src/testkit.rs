@@ -78,13 +78,25 @@ impl Server {
     }
 
     /// With more `serve` arguments, e.g. `--max-connections-per-ip 50`.
+    /// The server's log goes to the test's stderr, faults only (a line per
+    /// request would drown the test output) unless SUISHOUPAI_LOG says more.
     pub fn start_with(dir: impl Into<DataDir>, serve_args: &[&str]) -> Server {
-        let dir = dir.into();
+        let level = std::env::var("SUISHOUPAI_LOG").unwrap_or_else(|_| "warn".into());
+        Server::spawn(dir.into(), serve_args, Stdio::inherit(), &level)
+    }
+
+    /// With the server's whole log (its stderr, requests included) written to `log`.
+    pub fn start_logging_to(dir: impl Into<DataDir>, serve_args: &[&str], log: &Path) -> Server {
+        Server::spawn(dir.into(), serve_args, std::fs::File::create(log).unwrap().into(), "info")
+    }
+
+    fn spawn(dir: DataDir, serve_args: &[&str], stderr: Stdio, log_level: &str) -> Server {
         let mut child = Command::new(bin())
             .args(["--data", dir.path().to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
             .args(serve_args)
+            .env("SUISHOUPAI_LOG", log_level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());

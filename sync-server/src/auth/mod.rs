@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 pub use self::cache::KnownUsers;
 pub use self::permissions::{
-    PUBLIC_STATUSES, public_scope, require_admin, require_open311_reporter, require_reporter, require_statistics_reader, scope,
+    PUBLIC_STATUSES, public_scope, require_admin, require_open311_reporter, require_operator, require_reporter, require_statistics_reader,
+    scope,
 };
 use crate::error::{Error, Result};
 pub use crate::model::{Role, Scope, User};

@@ -56,6 +56,15 @@ pub fn require_admin(user: &User) -> Result<()> {
     }
 }
 
+/// Reading the server's metrics (`GET /metrics`): how busy it is and how
+/// many cases are late, which is the operators', the admins.
+pub fn require_operator(user: &User) -> Result<()> {
+    match user.role {
+        Role::Admin => Ok(()),
+        _ => Err(Error::Forbidden("only admins read the server's metrics".into())),
+    }
+}
+
 /// Reading the campaign's statistics, bulletins and rankings: they name
 /// every street office and department, so they are the coordinators'.
 pub fn require_statistics_reader(user: &User) -> Result<()> {

@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
+use super::observe::note_caller;
 use crate::auth::bearer_token;
 use crate::error::{Error, Result};
 use crate::model::User;
@@ -24,6 +25,8 @@ impl FromRequestParts<AppState> for User {
             .ok()
             .and_then(bearer_token)
             .ok_or_else(|| Error::Unauthorized("malformed Authorization header (expected `Bearer TOKEN`)".into()))?;
-        sessions::authenticate(state, token).await
+        let user = sessions::authenticate(state, token).await?;
+        note_caller(user.id);
+        Ok(user)
     }
 }

@@ -62,6 +62,7 @@ pub async fn routes(user: User, State(app): State<AppState>) -> Result<axum::Jso
 #[serde(deny_unknown_fields)]
 pub struct RouteBody {
     department: String,
+    #[serde(deserialize_with = "suishoupai_core::protocol::whole_number")]
     deadline_hours: u32,
 }
 

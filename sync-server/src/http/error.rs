@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use suishoupai_core::protocol::{ErrorBody, InvalidTransitionBody, MissingPhotosBody};
 
+use super::observe::ErrorCode;
 use crate::error::Error;
 use crate::storage::StorageError;
 
@@ -38,11 +39,12 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let (status, code) = status_and_code(&self);
         let message = if status == StatusCode::INSUFFICIENT_STORAGE {
-            eprintln!("error: the disk is full: {self}");
+            tracing::error!(code, detail = %self, "the disk is full");
             "the server's disk is full: nothing of this request was kept; try again later".to_owned()
         } else if status.is_server_error() {
-            // Paths and SQL belong in the log, not in a client's hands.
-            eprintln!("error: {self}");
+            // Paths and SQL belong in the log, not in a client's hands (a
+            // server fault's text is the server's own, never the client's).
+            tracing::error!(code, detail = %self, "a request failed");
             "the server failed to handle this request; it has been logged".to_owned()
         } else {
             self.to_string()
@@ -51,10 +53,13 @@ impl IntoResponse for Error {
             // Two answers carry more than a message: what the client needs to go on.
             Error::InvalidTransition { message, status: case_status, allowed } => {
                 let body = InvalidTransitionBody { error: code.to_owned(), message, status: case_status, allowed_actions: allowed };
-                return (status, axum::Json(body)).into_response();
+                return with_code((status, axum::Json(body)).into_response(), code);
             }
             Error::MissingPhotos { message, missing } => {
-                return (status, axum::Json(MissingPhotosBody { error: code.to_owned(), message, missing })).into_response();
+                return with_code(
+                    (status, axum::Json(MissingPhotosBody { error: code.to_owned(), message, missing })).into_response(),
+                    code,
+                );
             }
             other => other,
         };
@@ -73,6 +78,12 @@ impl IntoResponse for Error {
     }
 }
 
-pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
-    (status, axum::Json(ErrorBody { error: code.to_owned(), message })).into_response()
+pub fn error_response(status: StatusCode, code: &'static str, message: String) -> Response {
+    with_code((status, axum::Json(ErrorBody { error: code.to_owned(), message })).into_response(), code)
+}
+
+/// Marks an answer with its error code, for the request log.
+fn with_code(mut response: Response, code: &'static str) -> Response {
+    response.extensions_mut().insert(ErrorCode(code));
+    response
 }

@@ -123,9 +123,10 @@ pub fn check_sha256(sha256: &str) -> Result<()> {
 pub fn parse_limit(value: Option<&str>, default: usize, max: usize) -> Result<usize> {
     match value {
         None => Ok(default),
-        Some(text) => match text.parse::<usize>() {
-            Ok(0) | Err(_) => Err(Error::BadRequest(format!("limit `{text}` must be a positive integer (at most {max})"))),
-            Ok(n) => Ok(n.min(max)),
-        },
+        // A larger limit is the largest, however many digits it has.
+        Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && text.bytes().any(|b| b != b'0') => {
+            Ok(text.parse::<usize>().map_or(max, |n| n.min(max)))
+        }
+        Some(text) => Err(Error::BadRequest(format!("limit `{text}` must be a positive integer (at most {max})"))),
     }
 }

@@ -11,6 +11,7 @@ mod extract;
 pub mod forms;
 mod ledger;
 mod meta;
+pub mod observe;
 mod open311;
 mod reports;
 pub mod serve;
@@ -25,7 +26,7 @@ pub use self::extract::{BODY_READ_TIMEOUT, MAX_JSON_BYTES};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::map_response;
+use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -72,6 +73,7 @@ fn routing(app: Option<&AppState>) -> (Router<AppState>, Vec<(&'static str, &'st
     let (router, mut table) = routes!(Router::<AppState>::new();
         "/healthz" => get(meta::healthz);
         "/v1/openapi.json" => get(meta::openapi);
+        "/metrics" => get(meta::metrics);
         "/v1/push" => post(sync::push);
         "/v1/changes" => get(sync::changes);
         "/v1/reports" => get(reports::list);
@@ -116,8 +118,14 @@ fn routing(app: Option<&AppState>) -> (Router<AppState>, Vec<(&'static str, &'st
     (router, table)
 }
 
+/// Every answer is logged and counted ([`observe`]), including the
+/// fallback's 404 and a panic's 500.
+fn observed(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    router.layer(from_fn_with_state(state.clone(), observe::observe))
+}
+
 pub fn router(state: AppState) -> Router {
-    routing(Some(&state)).0.with_state(state)
+    observed(routing(Some(&state)).0, &state).with_state(state)
 }
 
 /// Every `(method, path)` the router serves.

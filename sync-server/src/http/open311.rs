@@ -45,10 +45,12 @@ fn sent_key<'a>(headers: &'a HeaderMap, api_key: Option<&'a str>) -> Result<Opti
 
 /// The user a key belongs to; a key that is not valid is 403, as the spec says.
 async fn key_holder(app: &AppState, key: &str) -> Result<User> {
-    sessions::authenticate(app, key).await.map_err(|e| match e {
+    let user = sessions::authenticate(app, key).await.map_err(|e| match e {
         Error::Unauthorized(why) => Error::Forbidden(format!("invalid api_key: {why}")),
         other => other,
-    })
+    })?;
+    super::observe::note_caller(user.id);
+    Ok(user)
 }
 
 /// Who reads: the key's holder, or anyone when the server publishes cases.

@@ -42,9 +42,16 @@ fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>> {
     value.map(|text| rfc3339_ms(text).ok_or_else(|| Error::BadRequest(format!("{name} `{text}` is not an RFC 3339 time")))).transpose()
 }
 
-/// The listing cursor: the last report's place in the order, `MS_ID`.
+/// The listing cursor: the last report's place in the order, `MS_ID`
+/// (the OpenAPI document's pattern: up to 15 digits, `_`, a report id).
 fn parse_cursor(text: &str) -> Result<ReportKey> {
     text.split_once('_')
+        .filter(|(ms, id)| {
+            (1..=15).contains(&ms.len())
+                && ms.bytes().all(|b| b.is_ascii_digit())
+                && id.len() == 36
+                && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+        })
         .and_then(|(ms, id)| Some(ReportKey { created_ms: ms.parse().ok()?, id: id.to_owned() }))
         .ok_or_else(|| Error::BadRequest(format!("cursor `{text}` is not one this server gave out")))
 }
@@ -74,7 +81,8 @@ pub(super) fn report_filter(query: ListQuery, now_ms: i64) -> Result<ReportFilte
         since_ms: time_param("since", query.since.as_deref())?,
         until_ms: time_param("until", query.until.as_deref())?,
         limit: parse_limit(query.limit.as_deref(), DEFAULT_REPORTS, MAX_REPORTS)?,
-        after: query.cursor.as_deref().map(parse_cursor).transpose()?,
+        // An empty cursor is the start, as for `/v1/changes`.
+        after: query.cursor.as_deref().filter(|c| !c.is_empty()).map(parse_cursor).transpose()?,
         ..ReportFilter::default()
     })
 }

@@ -132,7 +132,7 @@ pub async fn serve(listener: TcpListener, router: Router, limits: ConnectionLimi
     let _ = closing.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
-        eprintln!("shutting down: {} connection(s) still open after {SHUTDOWN_GRACE:?} are dropped", connections.len());
+        tracing::warn!(dropped = connections.len(), "shutting down: connections still open after the grace period are dropped");
     }
     connections.abort_all();
 }

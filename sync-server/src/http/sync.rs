@@ -34,7 +34,14 @@ pub async fn push(user: User, State(app): State<AppState>, Json(body): Json<Push
         .collect::<Result<Vec<_>>>()?;
     let grids = app.grids.clone();
     let quota = Quota::at(&app.settings, now_ms)?;
-    let results = app.db(move |s| push::push(s, &grids, &user, &candidates, now_ms, &quota)).await?;
+    let counted = app.db(move |s| push::push_counted(s, &grids, &user, &candidates, now_ms, &quota)).await?;
+    let results = counted
+        .into_iter()
+        .map(|(result, fate)| {
+            app.metrics.pushed(fate);
+            result
+        })
+        .collect();
     Ok(axum::Json(PushResponse { results }))
 }
 

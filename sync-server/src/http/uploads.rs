@@ -89,6 +89,8 @@ pub async fn append(
         Error::TooLarge(_) => too_large(),
         other => other,
     })?;
+    let bytes = chunk.len() as u64;
     let offset = uploads::append(&app, UploadKey { user_id: user.id, sha256 }, offset, chunk).await?;
+    app.metrics.uploaded(bytes);
     Ok((StatusCode::NO_CONTENT, [("upload-offset", offset.to_string())]).into_response())
 }

@@ -100,10 +100,10 @@ pub async fn keep_sweeping(app: AppState) {
     loop {
         every.tick().await;
         if let Err(e) = sweep_uploads(&app).await {
-            eprintln!("error: sweeping abandoned uploads: {e}");
+            tracing::error!(detail = %e, "sweeping abandoned uploads");
         }
         if let Err(e) = sweep_photos(&app).await {
-            eprintln!("error: sweeping unreferenced photos: {e}");
+            tracing::error!(detail = %e, "sweeping unreferenced photos");
         }
     }
 }
@@ -120,7 +120,7 @@ pub async fn keep_auth_fresh(app: AppState) {
             Ok(version) => app.known_users.refresh(version),
             Err(e) => {
                 app.known_users.forget();
-                eprintln!("error: reading the auth version: {e}");
+                tracing::error!(detail = %e, "reading the auth version");
             }
         }
     }

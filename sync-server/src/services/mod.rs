@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod grids;
 pub mod housekeeping;
 pub mod ledger;
+pub mod metrics;
 pub mod open311;
 pub mod photos;
 pub mod push;

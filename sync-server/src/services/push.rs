@@ -14,6 +14,7 @@ use suishoupai_core::{Action, Category, LatLon, ReportStatus, ReporterRole};
 
 use crate::clock::{ms_rfc3339, rfc3339_ms};
 use crate::error::{Error, Result};
+use crate::metrics::PushFate;
 use crate::model::{Role, User};
 use crate::services::grids::{GridIndex, Grids};
 use crate::services::quotas::Quota;
@@ -180,12 +181,40 @@ pub fn push(
     received_ms: i64,
     quota: &Quota,
 ) -> Result<Vec<PushResult>> {
+    Ok(push_counted(storage, grids, owner, batch, received_ms, quota)?.into_iter().map(|(result, _)| result).collect())
+}
+
+/// [`push`], telling also what became of each report (for the metrics:
+/// a report stored now and one a retry found stored answer alike).
+pub fn push_counted(
+    storage: &dyn Storage,
+    grids: &Grids,
+    owner: &User,
+    batch: &[Candidate],
+    received_ms: i64,
+    quota: &Quota,
+) -> Result<Vec<(PushResult, PushFate)>> {
     let received_at = ms_rfc3339(received_ms);
     storage::write(storage, |tx| {
         let index = grids.current(tx)?;
         let arrival = Arrival { owner, index: &index, at: &received_at, ms: received_ms, quota };
         let mut left = quota.reports_left(tx.sent_since(owner.id, quota.day_start_ms)?.reports);
-        batch.iter().map(|candidate| push_one(tx, &arrival, candidate, &mut left)).collect()
+        batch
+            .iter()
+            .map(|candidate| {
+                let before = left;
+                let result = push_one(tx, &arrival, candidate, &mut left)?;
+                // `left` goes down exactly when a new report is stored.
+                let fate = match result.outcome {
+                    PushOutcome::Accepted if left < before => PushFate::stored,
+                    PushOutcome::Accepted => PushFate::already_had,
+                    PushOutcome::MissingPhotos => PushFate::missing_photos,
+                    PushOutcome::Conflict => PushFate::conflict,
+                    PushOutcome::Invalid => PushFate::invalid,
+                };
+                Ok((result, fate))
+            })
+            .collect()
     })
 }
 

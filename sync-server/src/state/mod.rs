@@ -9,6 +9,7 @@ use crate::auth::KnownUsers;
 use crate::blobs::Blobs;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::services::duplicates::DuplicateWindow;
 use crate::services::grids::Grids;
 use crate::services::ranking::Weights as RankingWeights;
@@ -27,6 +28,8 @@ pub struct AppState {
     /// The grid's cells, for placing reports as they arrive.
     pub grids: Arc<Grids>,
     pub settings: Settings,
+    /// The counters behind `GET /metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// How much a user may have open in uploads not yet complete, so that one
@@ -112,7 +115,15 @@ impl Default for Settings {
 
 impl AppState {
     pub fn new(storage: Arc<dyn Storage>, blobs: Arc<dyn Blobs>, settings: Settings) -> Self {
-        AppState { storage, blobs, upload_locks: Arc::default(), known_users: Arc::default(), grids: Arc::default(), settings }
+        AppState {
+            storage,
+            blobs,
+            upload_locks: Arc::default(),
+            known_users: Arc::default(),
+            grids: Arc::default(),
+            settings,
+            metrics: Arc::default(),
+        }
     }
 
     /// Runs a storage call on the blocking pool: SQLite calls block, and an

@@ -62,7 +62,7 @@ pub fn html(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(body) => (status, [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body).into_response(),
         Err(e) => {
-            eprintln!("error: rendering a console page: {e}");
+            tracing::error!(detail = %e, "rendering a console page");
             (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered; it has been logged").into_response()
         }
     }
@@ -97,7 +97,7 @@ impl IntoResponse for ConsoleError {
             ConsoleError::Page(e, locale) => {
                 let (status, _) = status_and_code(&e);
                 let message = if status.is_server_error() {
-                    eprintln!("error: {e}");
+                    tracing::error!(detail = %e, "a console request failed");
                     "the server failed to handle this request; it has been logged".to_owned()
                 } else {
                     e.to_string()

@@ -77,6 +77,7 @@ impl FromRequestParts<AppState> for Staff {
         let now_ms = app.now_ms();
         let found = app.db(move |s| sign_in::session(s, &value, now_ms)).await.map_err(|e| ConsoleError::Page(e, locale))?;
         let session = found.ok_or(ConsoleError::SignIn)?;
+        crate::http::observe::note_caller(session.user.id);
         Ok(Staff { user: session.user, csrf: session.csrf, locale })
     }
 }

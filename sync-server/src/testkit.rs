@@ -16,6 +16,8 @@ use suishoupai_core::PreparedPhoto;
 use suishoupai_core::protocol::MAX_CHUNK_BYTES;
 use tempfile::TempDir;
 
+pub mod in_process;
+
 /// The server binary under test: the one beside the running test's
 /// executable (cargo builds it before the server's own integration tests;
 /// `tests/` builds it first), or another one named by

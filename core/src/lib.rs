@@ -5,6 +5,7 @@
 //!
 //! [`Store`] is the one API that the terminal client and the bindings call.
 
+pub mod clock;
 pub mod domain;
 pub mod error;
 pub mod photo;
@@ -16,8 +17,6 @@ pub mod support;
 pub mod sync;
 
 use std::path::{Path, PathBuf};
-
-use chrono::{SecondsFormat, Utc};
 
 pub use crate::domain::{
     Action, CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, OwnAction, PhotoRef, Report, ReportId,
@@ -178,7 +177,7 @@ impl Store {
             photos: photos.iter().map(photo_ref).collect(),
             reporter: draft.reporter.clone(),
             taken_at: photos.iter().find_map(|p| p.metadata.taken_at).map(|t| t.to_rfc3339()),
-            created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            created_at: clock::now_rfc3339(),
             sync_state: SyncState::Pending,
             sync_error: None,
             status: ReportStatus::Submitted,
@@ -297,7 +296,7 @@ impl Store {
         for photo in &photos {
             self.put_photo(photo)?;
         }
-        let taken_at = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+        let taken_at = clock::now_rfc3339();
         let refs: Vec<(PhotoRef, u64)> = photos.iter().map(|p| (photo_ref(p), p.thumbnail.len() as u64)).collect();
         self.db.write(|tx| {
             // Judged again under the write lock: another process may have
@@ -354,7 +353,7 @@ fn prepare_source(source: &PhotoSource) -> Result<PreparedPhoto> {
 }
 
 fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
+    clock::now_ms()
 }
 
 #[cfg(feature = "sync")]
@@ -368,6 +367,13 @@ impl Store {
     /// says what is still queued and why; nothing is lost either way.
     pub fn sync(&self, trigger: sync::Trigger, progress: &dyn sync::Progress) -> Result<SyncSummary> {
         sync::run(&self.db, &self.blobs, trigger, progress)
+    }
+
+    /// [`Store::sync`] over another transport than the HTTP one the device
+    /// is logged in to: the deterministic simulation's network (see
+    /// `tests/src/sim`). The same run, step for step.
+    pub fn sync_over(&self, transport: &dyn sync::Transport, trigger: sync::Trigger, progress: &dyn sync::Progress) -> Result<SyncSummary> {
+        sync::run_with(&self.db, &self.blobs, transport, trigger, progress)
     }
 
     /// Puts reports the server refused back in the queue.

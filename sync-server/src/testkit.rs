@@ -1,8 +1,9 @@
 //! The one kit the tests that run a real server share (the server's own
 //! integration tests and the end-to-end tests of `tests/`): a real
 //! `suishoupai-server` process on a random loopback port over a real data
-//! directory, and small helpers to talk to it. Built with the `testkit`
-//! feature only.
+//! directory, and small helpers to talk to it; and [`in_process`], the same
+//! server without a socket, for the deterministic simulation. Built with
+//! the `testkit` feature only.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -15,6 +16,8 @@ use serde_json::{Value, json};
 use suishoupai_core::PreparedPhoto;
 use suishoupai_core::protocol::MAX_CHUNK_BYTES;
 use tempfile::TempDir;
+
+pub mod in_process;
 
 /// The server binary under test: the one beside the running test's
 /// executable (cargo builds it before the server's own integration tests;

@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 pub mod proxy;
+pub mod sim;
 
 pub use suishoupai_server::testkit::{self, Api, Server};
 

@@ -1,16 +1,15 @@
 //! Backoff for what may go through later: a network error, a server error,
 //! a photo the server still lacks.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::error::{Error, Result};
 use crate::store::{self, Database, OutboxItem};
 
 /// Backoff after a retryable failure: 2^attempts seconds, at most an hour.
 const MAX_BACKOFF_MS: i64 = 3_600_000;
 
+/// Now by the device's clock (see [`crate::clock`]).
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    crate::clock::now_ms()
 }
 
 /// How long to wait after the `attempts`-th failure in a row.

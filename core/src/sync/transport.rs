@@ -41,4 +41,10 @@ pub trait Transport: Sync {
     fn tasks(&self) -> Result<TaskFeed>;
     /// `GET /v1/photos/{sha256}/thumbnail`: a JPEG.
     fn thumbnail(&self, sha256: &str) -> Result<Vec<u8>>;
+    /// The most photo uploads this transport carries at once; the pace
+    /// ([`super::pace`]) decides below it. A simulated network that must
+    /// replay every run alike answers 1.
+    fn parallel_uploads(&self) -> usize {
+        super::pace::MAX_IN_FLIGHT
+    }
 }

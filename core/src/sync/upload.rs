@@ -71,14 +71,22 @@ pub(crate) fn upload_photos(
                         break;
                     }
                     let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else { break };
-                    if results.send((job, upload_one(transport, blobs, job, stop))).is_err() {
+                    let sent = upload_one(transport, blobs, job, stop);
+                    // The network or the server is down: this worker takes
+                    // no further photo (the next would fail too) before the
+                    // caller's thread even hears of it.
+                    if sent.result.as_ref().is_err_and(stops_run) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if results.send((job, sent)).is_err() {
                         break;
                     }
                 }
             });
         };
         // `pace` is what the link has earned; `running` the workers alive.
-        let mut running = pace.in_flight().min(jobs.len());
+        let most = transport.parallel_uploads().max(1);
+        let mut running = pace.in_flight().min(most).min(jobs.len());
         for _ in 0..running {
             spawn_worker();
         }
@@ -97,7 +105,7 @@ pub(crate) fn upload_photos(
             };
             received += 1;
             summary.uploaded_bytes += sent.photo.bytes;
-            let in_flight = pace.photo_done(sent.photo);
+            let in_flight = pace.photo_done(sent.photo).min(most);
             if running > in_flight {
                 retire.fetch_add(1, Ordering::Relaxed);
                 running -= 1;

@@ -24,6 +24,10 @@
 //!   case list served by the real server at 1,000,000 cases against bare
 //!   SQL. Needs python3 with XlsxWriter and openpyxl.
 //!
+//! - `simulate --seeds N [--from S] [--threads T]` (not in `all`): the
+//!   deterministic simulation of devices, network and server over N seeds
+//!   (see `suishoupai_tests::sim`); seeds per second, or the failing seed.
+//!
 //! Temporary files go under `$BENCH_TMP` (default: the system temp dir) and
 //! are removed at the end. See tests/BENCH.md for what each anchor does and
 //! does not cover.
@@ -37,6 +41,7 @@ mod nginx;
 mod photos;
 mod process;
 mod report;
+mod simulate;
 mod store;
 mod sync;
 mod workflow;
@@ -113,6 +118,9 @@ pub(crate) fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    if mode == "simulate" {
+        return simulate::simulate(&std::env::args().skip(2).collect::<Vec<_>>());
     }
     let console = mode == "console";
     let (ingest, store, sync, workflow) = match mode.as_str() {

@@ -6,9 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_PHOTO_BYTES, MAX_UPLOAD_BATCH, UploadBatch, UploadBatchStates, UploadCreate};
-
-use suishoupai_core::rules::is_sha256_hex;
+use suishoupai_core::protocol::{MAX_CHUNK_BYTES, MAX_UPLOAD_BATCH, UploadBatch, UploadBatchStates, UploadCreate};
 
 use super::extract::{Json, Path, check_sha256, read_body};
 use crate::error::{Error, Result};
@@ -17,7 +15,7 @@ use crate::services::uploads;
 use crate::state::AppState;
 
 pub async fn create(user: User, State(app): State<AppState>, Json(request): Json<UploadCreate>) -> Result<Response> {
-    check_upload(&request, "")?;
+    uploads::check_upload(&request, "")?;
     let state = uploads::start(&app, vec![request], user.id).await?.remove(0);
     let location = format!("/v1/uploads/{}", state.sha256);
     Ok(([(LOCATION, location)], axum::Json(state)).into_response())
@@ -35,23 +33,9 @@ pub async fn create_batch(
         )));
     }
     for (index, upload) in request.uploads.iter().enumerate() {
-        check_upload(upload, &format!("uploads[{index}]."))?;
+        uploads::check_upload(upload, &format!("uploads[{index}]."))?;
     }
     Ok(axum::Json(UploadBatchStates { uploads: uploads::start(&app, request.uploads, user.id).await? }))
-}
-
-/// The checks of one announced upload; `field` prefixes the names in errors.
-fn check_upload(upload: &UploadCreate, field: &str) -> Result<()> {
-    if !is_sha256_hex(&upload.sha256) {
-        return Err(Error::BadRequest(format!("{field}sha256 must be 64 lower-case hex digits")));
-    }
-    if upload.length == 0 {
-        return Err(Error::BadRequest(format!("{field}length must be at least 1 byte")));
-    }
-    if upload.length > MAX_PHOTO_BYTES {
-        return Err(Error::TooLarge(format!("{field}length {} is over the largest photo taken, {MAX_PHOTO_BYTES} bytes", upload.length)));
-    }
-    Ok(())
 }
 
 pub async fn offset(user: User, State(app): State<AppState>, Path(sha256): Path<String>) -> Result<Response> {

@@ -181,8 +181,14 @@ pub struct GridIndex {
 
 impl GridIndex {
     pub fn load(tx: &dyn ReadTxn) -> Result<GridIndex> {
+        GridIndex::from_cells(tx.grid_cells()?)
+    }
+
+    /// The index of cells as storage holds them (their geometry read back
+    /// from its stored GeoJSON); also what the grid fuzz target builds.
+    pub fn from_cells(stored: impl IntoIterator<Item = GridCell>) -> Result<GridIndex> {
         let mut cells = Vec::new();
-        for cell in tx.grid_cells()? {
+        for cell in stored {
             let shape = stored_shape(&cell).map_err(|e| Error::Internal(format!("stored grid cell {}: {e}", cell.grid_id)))?;
             cells.push(IndexedCell { grid_id: cell.grid_id, bbox: cell.bbox, shape });
         }

@@ -21,7 +21,8 @@
 
 use bytes::Bytes;
 use suishoupai_core::photo::{clean, sha256_hex};
-use suishoupai_core::protocol::{UploadCreate, UploadState};
+use suishoupai_core::protocol::{MAX_PHOTO_BYTES, UploadCreate, UploadState};
+use suishoupai_core::rules::is_sha256_hex;
 
 use crate::blobs::{BlobKind, Blobs};
 use crate::clock::{now_ms, now_rfc3339};
@@ -122,6 +123,11 @@ pub fn start_uploads(
     quota: &Quota,
     now_ms: i64,
 ) -> Result<Vec<UploadState>> {
+    // The handlers check first, naming the field; this keeps any other
+    // caller from reaching storage's CHECK constraints (a 500).
+    for upload in uploads {
+        check_upload(upload, "")?;
+    }
     let started_at = now_rfc3339();
     storage::write(storage, |tx| {
         let mut open = tx.open_uploads(user_id)?;
@@ -158,6 +164,22 @@ pub fn start_uploads(
         }
         Ok(states)
     })
+}
+
+/// The checks of one announced upload: a photo's name, and a length of at
+/// least one byte and at most the largest photo taken. `field` prefixes
+/// the names in errors (`uploads[3].` in a batch).
+pub fn check_upload(upload: &UploadCreate, field: &str) -> Result<()> {
+    if !is_sha256_hex(&upload.sha256) {
+        return Err(Error::BadRequest(format!("{field}sha256 must be 64 lower-case hex digits")));
+    }
+    if upload.length == 0 {
+        return Err(Error::BadRequest(format!("{field}length must be at least 1 byte")));
+    }
+    if upload.length > MAX_PHOTO_BYTES {
+        return Err(Error::TooLarge(format!("{field}length {} is over the largest photo taken, {MAX_PHOTO_BYTES} bytes", upload.length)));
+    }
+    Ok(())
 }
 
 /// The last chunk is in: check the whole photo, store it, then its row, and
@@ -238,6 +260,21 @@ mod tests {
 
     fn ask(ns: std::ops::Range<u32>, length: u64) -> Vec<UploadCreate> {
         ns.map(|n| UploadCreate { sha256: format!("{n:064x}"), length }).collect()
+    }
+
+    /// Found by the `uploads` fuzz target: an upload of 0 bytes reached
+    /// storage's CHECK (length > 0) and came back as a storage error, a 500,
+    /// when called other than through the handler that checked it.
+    #[test]
+    fn an_empty_or_oversize_upload_is_refused_before_storage() {
+        let storage = SqliteStorage::open_in_memory().unwrap();
+        let ana = user(&storage, "ana");
+        let start = |length: u64| start_uploads(&storage, ana, &ask(2..3, length), &ROOMY, &roomy_quota(), NOW);
+        assert!(matches!(start(0), Err(Error::BadRequest(m)) if m.contains("at least 1 byte")), "{:?}", start(0));
+        assert!(matches!(start(MAX_PHOTO_BYTES + 1), Err(Error::TooLarge(_))), "{:?}", start(MAX_PHOTO_BYTES + 1));
+        let not_a_name = vec![UploadCreate { sha256: "ABC".into(), length: 10 }];
+        assert!(matches!(start_uploads(&storage, ana, &not_a_name, &ROOMY, &roomy_quota(), NOW), Err(Error::BadRequest(_))));
+        assert!(storage::read(&storage, |tx| Ok::<_, Error>(tx.open_uploads(ana)?)).unwrap().count == 0, "nothing was opened");
     }
 
     #[test]

@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 
-use super::transport::{ActOutcome, Transport};
+use super::transport::{ActOutcome, Transport, act_refusal, sort_error};
 use crate::error::{Error, Result};
 use crate::protocol::{
     ActionRequest, CaseState, ChangesPage, ErrorBody, PushRequest, PushResponse, TaskFeed, UploadBatch, UploadBatchStates, UploadCreate,
@@ -56,34 +55,8 @@ impl HttpTransport {
             .json::<ErrorBody>()
             .map(|b| b.message)
             .unwrap_or_else(|_| status.canonical_reason().unwrap_or("no reason given").to_owned());
-        Err(sort_error(status, message))
+        Err(sort_error(status.as_u16(), message))
     }
-}
-
-/// A non-2xx answer as one of the transport's errors.
-fn sort_error(status: StatusCode, message: String) -> Error {
-    if status == StatusCode::UNAUTHORIZED {
-        Error::TokenRefused(message)
-    } else if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
-        Error::ServerUnavailable { status: status.as_u16(), message }
-    } else {
-        Error::ServerRefused { status: status.as_u16(), message }
-    }
-}
-
-/// The fields of an action's error body the device reads (see
-/// [`crate::protocol::InvalidTransitionBody`] and
-/// [`crate::protocol::MissingPhotosBody`]); the rest it ignores.
-#[derive(serde::Deserialize)]
-struct ActionErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    missing: Vec<String>,
-    #[serde(default)]
-    status: Option<crate::domain::ReportStatus>,
 }
 
 impl Transport for HttpTransport {
@@ -133,24 +106,8 @@ impl Transport for HttpTransport {
             // Lenient: the report view carries more than the device reads.
             return response.json::<CaseState>().map(ActOutcome::Taken).map_err(network);
         }
-        // A body that does not parse still sorts by its status.
-        let body = response.json::<ActionErrorBody>().ok();
-        let message = body
-            .as_ref()
-            .map(|b| b.message.clone())
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("no reason given").to_owned());
-        match sort_error(status, message) {
-            Error::ServerRefused { status: 409, .. } if body.as_ref().is_some_and(|b| b.error == "missing_photos") => {
-                Ok(ActOutcome::MissingPhotos(body.map(|b| b.missing).unwrap_or_default()))
-            }
-            Error::ServerRefused { status, message } => {
-                let case_status = body.as_ref().and_then(|b| b.status);
-                let error = body.map(|b| b.error).filter(|e| !e.is_empty()).unwrap_or_else(|| status.to_string());
-                Ok(ActOutcome::Refused { error, message, status: case_status })
-            }
-            e => Err(e),
-        }
+        let reason = status.canonical_reason().unwrap_or("no reason given");
+        act_refusal(status.as_u16(), &response.bytes().map_err(network)?, reason)
     }
 
     fn tasks(&self) -> Result<TaskFeed> {

@@ -7,7 +7,7 @@
 //! [`crate::Error::ServerRefused`] (this request will never succeed as it is).
 
 use crate::domain::ReportStatus;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::protocol::{ActionRequest, CaseState, ChangesPage, PushRequest, PushResponse, TaskFeed, UploadCreate, UploadState};
 
 /// How the server answered an action, when it answered as the protocol says.
@@ -23,6 +23,51 @@ pub enum ActOutcome {
     /// server's, for the user; `status`, the case's now, when the server
     /// said it (an `invalid_transition` does).
     Refused { error: String, message: String, status: Option<ReportStatus> },
+}
+
+/// A non-2xx answer as one of the transport's errors, as every transport
+/// sorts it.
+pub fn sort_error(status: u16, message: String) -> Error {
+    match status {
+        401 => Error::TokenRefused(message),
+        408 | 429 | 500..=599 => Error::ServerUnavailable { status, message },
+        _ => Error::ServerRefused { status, message },
+    }
+}
+
+/// The fields of an action's error body the device reads (see
+/// [`crate::protocol::InvalidTransitionBody`] and
+/// [`crate::protocol::MissingPhotosBody`]); the rest it ignores.
+#[derive(serde::Deserialize)]
+struct ActionErrorBody {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    missing: Vec<String>,
+    #[serde(default)]
+    status: Option<ReportStatus>,
+}
+
+/// An action's non-2xx answer (`status`, `body`) as the protocol reads it:
+/// a refusal or missing after-photos, or an error worth retrying. A body
+/// that does not parse still sorts by its status; `reason` is the message
+/// when the body gives none.
+pub fn act_refusal(status: u16, body: &[u8], reason: &str) -> Result<ActOutcome> {
+    let body = serde_json::from_slice::<ActionErrorBody>(body).ok();
+    let message = body.as_ref().map(|b| b.message.clone()).filter(|m| !m.is_empty()).unwrap_or_else(|| reason.to_owned());
+    match sort_error(status, message) {
+        Error::ServerRefused { status: 409, .. } if body.as_ref().is_some_and(|b| b.error == "missing_photos") => {
+            Ok(ActOutcome::MissingPhotos(body.map(|b| b.missing).unwrap_or_default()))
+        }
+        Error::ServerRefused { status, message } => {
+            let case_status = body.as_ref().and_then(|b| b.status);
+            let error = body.map(|b| b.error).filter(|e| !e.is_empty()).unwrap_or_else(|| status.to_string());
+            Ok(ActOutcome::Refused { error, message, status: case_status })
+        }
+        e => Err(e),
+    }
 }
 
 pub trait Transport: Sync {

@@ -13,6 +13,7 @@ use suishoupai_core::protocol::{
     ActionRequest, CaseState, ChangesPage, ErrorBody, PushRequest, PushResponse, TaskFeed, UploadBatch, UploadBatchStates, UploadCreate,
     UploadState,
 };
+use suishoupai_core::sync::transport::{act_refusal, sort_error};
 use suishoupai_core::sync::{ActOutcome, Transport};
 use suishoupai_core::{Error, Result};
 use suishoupai_server::Settings;
@@ -216,30 +217,9 @@ fn check(answer: Answer) -> Result<Answer> {
     Err(sort_error(answer.status, message))
 }
 
-/// As `core/src/sync/http.rs` sorts a non-2xx answer.
-fn sort_error(status: u16, message: String) -> Error {
-    match status {
-        401 => Error::TokenRefused(message),
-        408 | 429 | 500..=599 => Error::ServerUnavailable { status, message },
-        _ => Error::ServerRefused { status, message },
-    }
-}
-
 fn offset(answer: Answer) -> Result<u64> {
     let answer = check(answer)?;
     answer.header("upload-offset").and_then(|v| v.parse().ok()).ok_or_else(|| Error::Network("no Upload-Offset".into()))
-}
-
-#[derive(serde::Deserialize)]
-struct ActionErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    missing: Vec<String>,
-    #[serde(default)]
-    status: Option<suishoupai_core::ReportStatus>,
 }
 
 impl Transport for SimTransport<'_> {
@@ -282,19 +262,7 @@ impl Transport for SimTransport<'_> {
         if (200..300).contains(&answer.status) {
             return serde_json::from_slice::<CaseState>(&answer.body).map(ActOutcome::Taken).map_err(|e| Error::Network(e.to_string()));
         }
-        let body = serde_json::from_slice::<ActionErrorBody>(&answer.body).ok();
-        let message = body.as_ref().map(|b| b.message.clone()).unwrap_or_default();
-        match sort_error(answer.status, message) {
-            Error::ServerRefused { status: 409, .. } if body.as_ref().is_some_and(|b| b.error == "missing_photos") => {
-                Ok(ActOutcome::MissingPhotos(body.map(|b| b.missing).unwrap_or_default()))
-            }
-            Error::ServerRefused { status, message } => {
-                let case_status = body.as_ref().and_then(|b| b.status);
-                let error = body.map(|b| b.error).filter(|e| !e.is_empty()).unwrap_or_else(|| status.to_string());
-                Ok(ActOutcome::Refused { error, message, status: case_status })
-            }
-            e => Err(e),
-        }
+        act_refusal(answer.status, &answer.body, "")
     }
 
     fn tasks(&self) -> Result<TaskFeed> {

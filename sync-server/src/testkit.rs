@@ -269,6 +269,18 @@ impl Drop for Server {
     }
 }
 
+/// The console's session cookie a sign-in answer sets, as the whole
+/// `Set-Cookie` value (`sp_session=…; HttpOnly; …`).
+pub fn session_cookie(answer: &reqwest::blocking::Response) -> String {
+    answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("sp_session="))
+        .expect("a sign-in that sets the session cookie")
+}
+
 /// Runs `suishoupai-server --data DATA ARGS...`.
 pub fn cli(data: &Path, args: &[&str]) -> std::process::Output {
     Command::new(bin()).arg("--data").arg(data).args(args).output().unwrap()

@@ -5,7 +5,7 @@
 use reqwest::blocking::multipart::Form;
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
-use suishoupai_server::testkit::Server;
+use suishoupai_server::testkit::{Server, session_cookie};
 
 const PASSWORD: &str = "a long enough password";
 
@@ -33,13 +33,7 @@ fn sign_in(server: &Server, name: &str, password: &str) -> Response {
 fn session(server: &Server, name: &str) -> (String, String) {
     let answer = sign_in(server, name, PASSWORD);
     assert_eq!(answer.status(), 303, "{name} could not sign in");
-    let set = answer
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("sp_session="))
-        .unwrap();
+    let set = session_cookie(&answer);
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
     let cookie = set.split(';').next().unwrap().to_owned();
     let html = client().get(server.url("/console/cases")).header("cookie", &cookie).send().unwrap().text().unwrap();

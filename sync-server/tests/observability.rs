@@ -52,14 +52,7 @@ fn the_request_log_names_routes_statuses_and_users_and_no_secret() {
     let form = Form::new().text("csrf", csrf).text("name", COORDINATOR).text("password", PASSWORD);
     let signed_in = browser.post(server.url("/console/sign-in")).header("cookie", &cookie).multipart(form).send().unwrap();
     assert_eq!(signed_in.status(), 303);
-    let session = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|c| c.starts_with("sp_session="))
-        .unwrap();
-    let session = session.split(';').next().unwrap().to_owned();
+    let session = common::session_cookie(&signed_in).split(';').next().unwrap().to_owned();
     assert_eq!(browser.get(server.url("/console/cases")).header("cookie", &session).send().unwrap().status(), 200);
 
     // A push with a known note and place, its photo uploaded first.

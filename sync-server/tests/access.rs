@@ -41,6 +41,42 @@ fn world() -> World {
     World { server, tokens, wang_report }
 }
 
+/// Found by the simulation at seed 20225: a grid worker's `verify` was
+/// refused while the case was still with the department; a delayed copy
+/// of that request, arriving once the case was rectified, was judged again
+/// and closed the case the device had been told stays open.
+#[test]
+fn a_refused_action_stays_refused_when_the_case_moves_on() {
+    let w = world();
+    let (wang, cg, coco) = (&w.tokens[2], &w.tokens[4], &w.tokens[6]);
+    let r = w.wang_report.as_str();
+    let verify = json!({ "action_id": uuid::Uuid::now_v7().to_string(), "action": "verify", "note": "复查合格" });
+    let first = w.server.act(wang, r, &verify);
+    assert_eq!(first.status(), 409);
+    let first: Value = first.json().unwrap();
+    assert_eq!((first["error"].as_str(), first["status"].as_str()), (Some("invalid_transition"), Some("dispatched")));
+
+    // The department rectifies: a verify is allowed now.
+    let [_, _, c] = photos() else { unreachable!() };
+    w.server.upload_photo(cg, c);
+    assert_eq!(w.server.act(cg, r, &json!({ "action": "acknowledge" })).status(), 200);
+    assert_eq!(w.server.act(cg, r, &json!({ "action": "rectify", "note": "已清理", "photos": [c.sha256] })).status(), 200);
+
+    // The delayed copy gets the first answer, and the case stays as it was.
+    let again = w.server.act(wang, r, &verify);
+    assert_eq!(again.status(), 409);
+    assert_eq!(again.json::<Value>().unwrap(), first);
+    let case: Value = w.server.get(coco, &format!("/v1/reports/{r}")).json().unwrap();
+    assert_eq!((case["status"].as_str(), case["history"].as_array().unwrap().len()), (Some("rectified"), 5));
+    // Other content under the refused id is a conflict, as for a taken one;
+    // a new id is judged now.
+    let mut other = verify.clone();
+    other["note"] = json!("别的");
+    assert_error(w.server.act(wang, r, &other), 409, "action_conflict", verify["action_id"].as_str().unwrap());
+    let closed: Value = w.server.act(wang, r, &json!({ "action": "verify", "note": "复查合格" })).json().unwrap();
+    assert_eq!(closed["status"], "closed");
+}
+
 #[test]
 fn read_api_filters_and_pages() {
     let server = Server::start();

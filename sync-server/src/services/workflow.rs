@@ -5,12 +5,16 @@
 //! The order of judgement is part of the contract: the role first (403,
 //! before the report is looked up, so that nothing about it is revealed),
 //! whether the caller may see the report (404), a repeat of the same
-//! `action_id` (200 again with the report as it is now, the action not
-//! taken twice; or 409 `action_conflict`), the
+//! `action_id` (its first decision again: 200 with the report as it is
+//! now, the action not taken twice, or the same refusal; 409
+//! `action_conflict` if the content differs), the
 //! request's fields and deadline (400), the caller's capacity on this case
 //! (403), the case's state (409 `invalid_transition`), the department or
 //! duplicate it names (400) and its photos (409 `missing_photos`).
-//! Whatever refuses, nothing changes.
+//! Whatever refuses, nothing changes in the case; a refusal after the
+//! repeat check but `missing_photos` is recorded under the action's id, so
+//! that a delayed copy of the request gets it again rather than a new
+//! judgement of a case that has moved on.
 
 use suishoupai_core::domain::workflow::{self, Capacity, Refusal};
 use suishoupai_core::photo::sha256_hex;
@@ -23,7 +27,7 @@ use crate::clock::ms_rfc3339;
 use crate::error::{Error, Result};
 use crate::model::{Role, Scope, User};
 use crate::services::reports::report_not_found;
-use crate::storage::{self, CaseState, HistoryEntry, NewEvent, Storage, StoredReport, WriteTxn};
+use crate::storage::{self, CaseState, HistoryEntry, NewEvent, NewRefusal, Storage, StoredReport, WriteTxn};
 
 /// The capacities a role can ever stand in, whatever the case.
 fn possible_capacities(role: Role) -> &'static [Capacity] {
@@ -72,55 +76,113 @@ pub fn act(storage: &dyn Storage, user: &User, report_id: &str, request: &Action
     check_report_id(report_id).map_err(|_| report_not_found(report_id))?;
     let content_sha256 = content_hash(report_id, request)?;
     let scope = auth::scope(user);
-    let at = ms_rfc3339(now_ms);
+    // Two layers: the outer result rolls back, the inner is the answer of
+    // a transaction that committed (a refusal recorded).
     storage::write(storage, |tx| {
         let report = tx.report(&scope, report_id)?.ok_or_else(|| report_not_found(report_id))?;
         // A repeat first: a device resending after a lost answer gets the
-        // first outcome, even if the deadline it sent has passed since.
+        // first decision, taken or refused, even if the deadline it sent has
+        // passed since or the case has moved on to where it would be allowed.
         if let Some(recorded) = tx.recorded_action(&request.action_id)? {
             if recorded.report_id == report_id && recorded.actor_id == user.id && recorded.content_sha256 == content_sha256 {
-                return Ok(report);
+                return Ok(recorded.refusal.map_or(Ok(report), |refusal| Err(refused(refusal))));
             }
             return Err(Error::ActionConflict(format!(
                 "action_id {} was already taken with other content; make a new id for a new action",
                 request.action_id
             )));
         }
-        // The form. A dispatch's department and deadline may come from the
-        // route, so they are checked once filled (see `fill`).
-        let mut form = request.clone();
-        if action == Action::Dispatch {
-            form.department = form.department.or_else(|| Some("-".into()));
-            form.due_at = form.due_at.or_else(|| Some(ms_rfc3339(now_ms + 1)));
+        match decide(tx, user, &report, request, &content_sha256, now_ms) {
+            Err(error) => match final_refusal(&error) {
+                // Recorded, and the transaction kept: a delayed copy of
+                // this request must get this answer, not a new judgement.
+                Some(refusal) => {
+                    tx.record_refusal(&NewRefusal {
+                        action_id: &request.action_id,
+                        report_id,
+                        actor_id: user.id,
+                        content_sha256: &content_sha256,
+                        refusal: &refusal,
+                        refused_ms: now_ms,
+                    })?;
+                    Ok(Err(error))
+                }
+                None => Err(error),
+            },
+            Ok(()) => Ok(tx.report(&Scope::All, report_id)?.ok_or_else(|| report_not_found(report_id))),
         }
-        rules::check_action(&form, now_ms).map_err(bad_request)?;
-        let to = match workflow::judge(action, report.status, &capacities_on(user, &report)) {
-            Ok(to) => to,
-            Err(Refusal::NotYours) => return Err(Error::Forbidden(not_yours(user, action))),
-            Err(Refusal::NotNow { allowed }) => {
-                return Err(Error::InvalidTransition { message: why_not_now(&report, action), status: report.status, allowed });
-            }
-        };
-        let filled = fill(tx, &report, request, now_ms)?;
-        check_photos(tx, user, &filled.photos)?;
-        let state = fold(&report, &filled, to, now_ms)?;
-        // A return names the department that gives the case back.
-        let event_department = if action == Action::Return { report.department.as_deref() } else { state.department.as_deref() };
-        tx.append_event(&NewEvent {
-            action: Some(action),
-            action_id: Some(&request.action_id),
-            content_sha256: Some(&content_sha256),
-            note: filled.note.as_deref(),
-            public_note: filled.public_note.as_deref(),
-            department: event_department,
-            due_at: state.due_at.as_deref(),
-            duplicate_of: state.duplicate_of.as_deref().filter(|_| action == Action::MarkDuplicate),
-            photos: filled.photos.iter().map(String::as_str).collect(),
-            ..NewEvent::arrival(report_id, to, user, &at)
-        })?;
-        tx.set_case_state(report_id, &state)?;
-        tx.report(&Scope::All, report_id)?.ok_or_else(|| report_not_found(report_id))
-    })
+    })?
+}
+
+/// Judges the action on the case as it is now, and takes it if allowed.
+/// Every refusal comes before the first write.
+fn decide(
+    tx: &mut dyn WriteTxn,
+    user: &User,
+    report: &StoredReport,
+    request: &ActionRequest,
+    content_sha256: &str,
+    now_ms: i64,
+) -> Result<()> {
+    let action = request.action;
+    let report_id = report.wire.id.as_str();
+    // The form. A dispatch's department and deadline may come from the
+    // route, so they are checked once filled (see `fill`).
+    let mut form = request.clone();
+    if action == Action::Dispatch {
+        form.department = form.department.or_else(|| Some("-".into()));
+        form.due_at = form.due_at.or_else(|| Some(ms_rfc3339(now_ms + 1)));
+    }
+    rules::check_action(&form, now_ms).map_err(bad_request)?;
+    let to = match workflow::judge(action, report.status, &capacities_on(user, report)) {
+        Ok(to) => to,
+        Err(Refusal::NotYours) => return Err(Error::Forbidden(not_yours(user, action))),
+        Err(Refusal::NotNow { allowed }) => {
+            return Err(Error::InvalidTransition { message: why_not_now(report, action), status: report.status, allowed });
+        }
+    };
+    let filled = fill(tx, report, request, now_ms)?;
+    check_photos(tx, user, &filled.photos)?;
+    let state = fold(report, &filled, to, now_ms)?;
+    // A return names the department that gives the case back.
+    let event_department = if action == Action::Return { report.department.as_deref() } else { state.department.as_deref() };
+    tx.append_event(&NewEvent {
+        action: Some(action),
+        action_id: Some(&request.action_id),
+        content_sha256: Some(content_sha256),
+        note: filled.note.as_deref(),
+        public_note: filled.public_note.as_deref(),
+        department: event_department,
+        due_at: state.due_at.as_deref(),
+        duplicate_of: state.duplicate_of.as_deref().filter(|_| action == Action::MarkDuplicate),
+        photos: filled.photos.iter().map(String::as_str).collect(),
+        ..NewEvent::arrival(report_id, to, user, &ms_rfc3339(now_ms))
+    })?;
+    tx.set_case_state(report_id, &state)?;
+    Ok(())
+}
+
+/// The refusals that are an action's final answer, recorded under its id.
+/// Not `missing_photos`: the device uploads them and asks again with the
+/// same id. Not a failure of storage, which decides nothing.
+fn final_refusal(error: &Error) -> Option<storage::Refusal> {
+    match error {
+        Error::BadRequest(message) => Some(storage::Refusal::BadRequest(message.clone())),
+        Error::Forbidden(message) => Some(storage::Refusal::Forbidden(message.clone())),
+        Error::InvalidTransition { message, status, allowed } => {
+            Some(storage::Refusal::InvalidTransition { message: message.clone(), status: *status, allowed: allowed.clone() })
+        }
+        _ => None,
+    }
+}
+
+/// A recorded refusal, answered again.
+fn refused(refusal: storage::Refusal) -> Error {
+    match refusal {
+        storage::Refusal::BadRequest(message) => Error::BadRequest(message),
+        storage::Refusal::Forbidden(message) => Error::Forbidden(message),
+        storage::Refusal::InvalidTransition { message, status, allowed } => Error::InvalidTransition { message, status, allowed },
+    }
 }
 
 fn bad_request(e: suishoupai_core::Error) -> Error {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use suishoupai_core::{Action, ReportStatus};
 
 use super::{
-    CaseState, Department, GridCell, LocatedReport, Near, NewEvent, NewReportRow, NewUser, OpenUploads, PhotoMeta, ReadTxn, Route, Storage,
-    StorageError, StorageResult, TaskOwner, UploadKey, UploadRow, WriteTxn, read, write,
+    CaseState, Department, GridCell, LocatedReport, Near, NewEvent, NewRefusal, NewReportRow, NewUser, OpenUploads, PhotoMeta, ReadTxn,
+    RecordedAction, Refusal, Route, Storage, StorageError, StorageResult, TaskOwner, UploadKey, UploadRow, WriteTxn, read, write,
 };
 use crate::model::{Role, Scope, User};
 
@@ -323,6 +323,31 @@ pub fn cases_hold_their_folded_state(storage: Store) {
         })
     });
     assert!(again.is_err(), "an action id is taken once");
+    // A refusal is recorded under its id as it was answered, once.
+    let refusal = Refusal::InvalidTransition {
+        message: "the case is `dispatched`".into(),
+        status: ReportStatus::Dispatched,
+        allowed: vec![Action::Acknowledge, Action::Return],
+    };
+    let refused =
+        |action_id| NewRefusal { action_id, report_id: &two, actor_id: coco.id, content_sha256: "c2", refusal: &refusal, refused_ms: NOW };
+    w(&storage, |tx| tx.record_refusal(&refused("01900000-0000-7000-8000-00000000bbbb")));
+    let recorded = r(&storage, |tx| tx.recorded_action("01900000-0000-7000-8000-00000000bbbb")).unwrap();
+    assert_eq!(
+        recorded,
+        RecordedAction { report_id: two.clone(), actor_id: coco.id, content_sha256: "c2".into(), refusal: Some(refusal.clone()) }
+    );
+    assert!(write(&*storage, |tx| tx.record_refusal(&refused("01900000-0000-7000-8000-00000000bbbb"))).is_err(), "refused once");
+    for other in [Refusal::BadRequest("due_at: not RFC 3339".into()), Refusal::Forbidden("only a grid worker".into())] {
+        let id = if matches!(other, Refusal::BadRequest(_)) {
+            "01900000-0000-7000-8000-00000000cccc"
+        } else {
+            "01900000-0000-7000-8000-00000000dddd"
+        };
+        w(&storage, |tx| tx.record_refusal(&NewRefusal { refusal: &other, ..refused(id) }));
+        assert_eq!(r(&storage, |tx| tx.recorded_action(id)).unwrap().refusal, Some(other));
+    }
+    assert_eq!(r(&storage, |tx| tx.recorded_action("01900000-0000-7000-8000-00000000eeee")), None);
     assert!(r(&storage, |tx| tx.photo_visible(&Scope::Department("d-1".into()), &after)), "after-photos are the case's");
     assert!(!r(&storage, |tx| tx.photo_visible(&Scope::Owner(coco.id), &after)));
     // Reports near a point, by category and time.

@@ -103,7 +103,8 @@ pub trait ReadTxn {
     /// The open cases of a grid, or those dispatched to a department now,
     /// most recently changed first.
     fn tasks(&self, of: &TaskOwner, limit: usize) -> StorageResult<Vec<StoredReport>>;
-    /// The event an action id was recorded with, if any.
+    /// The first decision recorded under an action id, if any: the event
+    /// it was taken with, or its refusal ([`WriteTxn::record_refusal`]).
     fn recorded_action(&self, action_id: &str) -> StorageResult<Option<RecordedAction>>;
     /// Reports of `category` near a point (within the box, whose corners
     /// are in degrees), created in `[since_ms, until_ms]`, but `except`.
@@ -199,6 +200,11 @@ pub trait WriteTxn: ReadTxn {
     fn insert_report(&mut self, report: &NewReportRow) -> StorageResult<()>;
     /// Appends a workflow event, with its photos.
     fn append_event(&mut self, event: &NewEvent) -> StorageResult<()>;
+    /// Records that an action was refused, under its id: a later request
+    /// with that id finds it through [`ReadTxn::recorded_action`]. An id is
+    /// recorded once, as an event or as a refusal; a second record of it
+    /// fails.
+    fn record_refusal(&mut self, refusal: &NewRefusal) -> StorageResult<()>;
     /// Sets the case's state, as folded from its events by the caller in
     /// the transaction that appends the event.
     fn set_case_state(&mut self, id: &str, state: &CaseState) -> StorageResult<()>;
@@ -453,12 +459,35 @@ pub enum TaskOwner {
     Department(String),
 }
 
-/// An action as it was recorded.
+/// An action as it was first decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedAction {
     pub report_id: String,
     pub actor_id: i64,
     pub content_sha256: String,
+    /// `None` if it was taken.
+    pub refusal: Option<Refusal>,
+}
+
+/// Why an action was refused, as its first answer said: the refusals that
+/// are final. (A `missing_photos` is not: the device uploads and asks
+/// again with the same id.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    BadRequest(String),
+    Forbidden(String),
+    InvalidTransition { message: String, status: ReportStatus, allowed: Vec<Action> },
+}
+
+/// A refusal to record under an action's id.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRefusal<'a> {
+    pub action_id: &'a str,
+    pub report_id: &'a str,
+    pub actor_id: i64,
+    pub content_sha256: &'a str,
+    pub refusal: &'a Refusal,
+    pub refused_ms: i64,
 }
 
 /// Where to look for duplicates.

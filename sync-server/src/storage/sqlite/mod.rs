@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_daily_quotas.sql"),
     include_str!("migrations/0008_duplicate_lookup_index.sql"),
     include_str!("migrations/0009_swept_photos.sql"),
+    include_str!("migrations/0010_refused_actions.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

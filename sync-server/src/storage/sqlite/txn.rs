@@ -12,9 +12,9 @@ use suishoupai_core::{Action, ReportStatus};
 use crate::model::{Role, Scope, User};
 use crate::storage::{
     CaseHistory, CaseState, ChangeBatch, Credentials, Department, DeviceToken, ExistingReport, GridCell, HistoryEntry, LedgerRecord,
-    LocatedReport, Near, NearbyReport, NewEvent, NewReportRow, NewSession, NewUser, OpenUploads, PhotoMeta, ReadTxn, RecordedAction,
-    ReportFilter, ReportKey, ReportPage, Route, Sent, SessionRow, StorageError, StorageResult, StoredReport, TaskOwner, TokenOwner,
-    UploadKey, UploadRow, UserListing, WriteTxn,
+    LocatedReport, Near, NearbyReport, NewEvent, NewRefusal, NewReportRow, NewSession, NewUser, OpenUploads, PhotoMeta, ReadTxn,
+    RecordedAction, Refusal, ReportFilter, ReportKey, ReportPage, Route, Sent, SessionRow, StorageError, StorageResult, StoredReport,
+    TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
 };
 
 /// The statements a push runs for every report, kept prepared for the
@@ -580,11 +580,51 @@ impl ReadTxn for SqliteTxn<'_> {
     }
 
     fn recorded_action(&self, action_id: &str) -> StorageResult<Option<RecordedAction>> {
-        Ok(self
+        let taken = self
             .conn
             .prepare_cached("SELECT report_id, actor_id, coalesce(content_sha256, '') FROM events WHERE action_id = ?1")?
-            .query_row([action_id], |r| Ok(RecordedAction { report_id: r.get(0)?, actor_id: r.get(1)?, content_sha256: r.get(2)? }))
-            .optional()?)
+            .query_row([action_id], |r| {
+                Ok(RecordedAction { report_id: r.get(0)?, actor_id: r.get(1)?, content_sha256: r.get(2)?, refusal: None })
+            })
+            .optional()?;
+        if taken.is_some() {
+            return Ok(taken);
+        }
+        let refused = self
+            .conn
+            .prepare_cached(
+                "SELECT report_id, actor_id, content_sha256, error, message, case_status, allowed FROM refused_actions WHERE action_id = ?1",
+            )?
+            .query_row([action_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .optional()?;
+        let Some((report_id, actor_id, content_sha256, error, message, case_status, allowed)) = refused else {
+            return Ok(None);
+        };
+        let refusal = match (error.as_str(), case_status) {
+            ("bad_request", _) => Refusal::BadRequest(message),
+            ("forbidden", _) => Refusal::Forbidden(message),
+            ("invalid_transition", Some(status)) => Refusal::InvalidTransition {
+                message,
+                status: parse_status(&status)?,
+                allowed: allowed
+                    .split(',')
+                    .filter(|code| !code.is_empty())
+                    .map(|code| Action::from_code(code).map_err(|e| StorageError::corrupt("action", e)))
+                    .collect::<StorageResult<_>>()?,
+            },
+            (other, _) => return Err(StorageError::corrupt("error", format!("unknown refusal `{other}`"))),
+        };
+        Ok(Some(RecordedAction { report_id, actor_id, content_sha256, refusal: Some(refusal) }))
     }
 
     fn reports_near(&self, near: &Near, except: &str) -> StorageResult<Vec<NearbyReport>> {
@@ -958,6 +998,33 @@ impl WriteTxn for SqliteTxn<'_> {
                 insert.execute(params![seq, position as i64, sha256])?;
             }
         }
+        Ok(())
+    }
+
+    fn record_refusal(&mut self, refused: &NewRefusal) -> StorageResult<()> {
+        let (error, message, status, allowed) = match refused.refusal {
+            Refusal::BadRequest(message) => ("bad_request", message, None, String::new()),
+            Refusal::Forbidden(message) => ("forbidden", message, None, String::new()),
+            Refusal::InvalidTransition { message, status, allowed } => {
+                ("invalid_transition", message, Some(status.code()), allowed.iter().map(|a| a.code()).collect::<Vec<_>>().join(","))
+            }
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO refused_actions (action_id, report_id, actor_id, content_sha256, error, message, case_status, allowed, refused_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                refused.action_id,
+                refused.report_id,
+                refused.actor_id,
+                refused.content_sha256,
+                error,
+                message,
+                status,
+                allowed,
+                refused.refused_ms
+            ])?;
         Ok(())
     }
 

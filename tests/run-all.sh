@@ -6,11 +6,15 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the Rust tests call: exiftool checks that renditions carry
 # no private metadata; chromium runs the console's browser test, with a CJK
-# font so that its screenshots show Chinese rather than boxes.
+# font so that its screenshots show Chinese rather than boxes; libssl-dev
+# for the build.
 need=()
 command -v exiftool >/dev/null || need+=(libimage-exiftool-perl)
 command -v chromium >/dev/null || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || need+=(fonts-wqy-microhei)
+# SQLCipher (the device's encrypted store) links the system's libcrypto.
+[ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

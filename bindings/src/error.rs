@@ -96,6 +96,19 @@ pub enum SuishoupaiError {
     Storage { reason: String },
 
     /// A bug: something that should not happen did.
+    /// The key does not open this encrypted store. Nothing changed.
+    #[error("{reason}")]
+    WrongKey { reason: String },
+
+    /// The store's database is damaged: `recover_store` (or
+    /// `recover_encrypted_store`) keeps what can be read, then open again.
+    #[error("{reason}")]
+    CorruptStore { reason: String },
+
+    /// An encrypted store opened without its key, or a plain one with a key.
+    #[error("{reason}")]
+    EncryptionMismatch { reason: String },
+
     #[error("{reason}")]
     Internal { reason: String },
 }
@@ -138,6 +151,10 @@ impl From<&CoreError> for SuishoupaiError {
             CoreError::NotYourAction { status, allowed, .. } | CoreError::ActionNotAllowed { status, allowed, .. } => {
                 E::ActionNotAllowed { reason: message, status: *status, allowed_actions: allowed.clone() }
             }
+            CoreError::WrongKey => E::WrongKey { reason: message },
+            CoreError::StoreEncrypted | CoreError::StoreNotEncrypted => E::EncryptionMismatch { reason: message },
+            CoreError::EncryptionUnavailable => E::Internal { reason: message },
+            e if e.is_damage() => E::CorruptStore { reason: message },
             e if e.is_disk_full() => E::StorageFull { reason: format!("the phone's storage is full; nothing was saved ({message})") },
             CoreError::SchemaTooNew { .. } | CoreError::StoreDamaged(_) | CoreError::Database(_) | CoreError::Io { .. } => {
                 E::Storage { reason: message }
@@ -170,12 +187,15 @@ mod tests {
 
     /// A full phone is its own error at the edge, whatever layer hit it.
     #[test]
-    fn a_full_disk_is_storage_full_and_damage_is_storage() {
+    fn a_full_disk_is_storage_full_and_damage_is_corrupt_store() {
         let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
         assert!(matches!(SuishoupaiError::from(CoreError::Database(full)), SuishoupaiError::StorageFull { .. }));
         let enospc = CoreError::Io { path: "photos".into(), source: std::io::Error::from_raw_os_error(libc_enospc()) };
         assert!(matches!(SuishoupaiError::from(enospc), SuishoupaiError::StorageFull { .. }));
-        assert!(matches!(SuishoupaiError::from(CoreError::StoreDamaged("x".into())), SuishoupaiError::Storage { .. }));
+        assert!(matches!(SuishoupaiError::from(CoreError::StoreDamaged("x".into())), SuishoupaiError::CorruptStore { .. }));
+        let notadb = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB), None);
+        assert!(matches!(SuishoupaiError::from(CoreError::Database(notadb)), SuishoupaiError::CorruptStore { .. }));
+        assert!(matches!(SuishoupaiError::from(CoreError::WrongKey), SuishoupaiError::WrongKey { .. }));
     }
 
     /// ENOSPC on Linux, macOS, iOS and Android alike.

@@ -42,8 +42,20 @@ impl Store {
     /// Opens the store in `data_dir`, creating it or upgrading it as needed.
     #[uniffi::constructor]
     pub fn new(data_dir: String) -> Result<Arc<Self>> {
-        let inner = Arc::new(core::Store::open(data_dir)?);
-        Ok(Arc::new(Store { auto: AutoSync::new(inner.clone()), inner }))
+        Ok(Self::around(core::Store::open(data_dir)?))
+    }
+
+    /// Opens the encrypted store in `data_dir`, or makes one. `key` is 32
+    /// random bytes made once and kept by the platform's keystore (Android
+    /// Keystore, iOS Keychain; see the README). The database is encrypted
+    /// with SQLCipher and every photo file with XChaCha20-Poly1305. A wrong
+    /// key is `WrongKey` and changes nothing; a plain store is never
+    /// encrypted in place (`EncryptionMismatch`). Its photos are read with
+    /// `thumbnail_bytes` and `photo_bytes`: their files are sealed, so
+    /// `thumbnail_path` and `photo_path` refuse.
+    #[uniffi::constructor]
+    pub fn open_encrypted(data_dir: String, key: Vec<u8>) -> Result<Arc<Self>> {
+        Ok(Self::around(core::Store::open_encrypted(data_dir, &key)?))
     }
 
     /// Makes a report from the photo files in `draft.photo_paths`. Photos
@@ -94,8 +106,12 @@ impl Store {
 
     /// The thumbnail's JPEG bytes.
     pub fn thumbnail_bytes(&self, sha256: String) -> Result<Vec<u8>> {
-        let path = self.inner.photo_path(&sha256, BlobKind::Thumbnail)?;
-        std::fs::read(&path).map_err(|e| SuishoupaiError::storage(format!("cannot read thumbnail {sha256}: {e}")))
+        Ok(self.inner.photo_bytes(&sha256, BlobKind::Thumbnail)?)
+    }
+
+    /// The upload rendition's JPEG bytes.
+    pub fn photo_bytes(&self, sha256: String) -> Result<Vec<u8>> {
+        Ok(self.inner.photo_bytes(&sha256, BlobKind::Rendition)?)
     }
 
     /// Who the server says the user is, at the last sync (none before the first).
@@ -234,10 +250,51 @@ impl Store {
         Ok(report.into())
     }
 
+    fn around(store: core::Store) -> Arc<Self> {
+        let inner = Arc::new(store);
+        Arc::new(Store { auto: AutoSync::new(inner.clone()), inner })
+    }
+
     fn path_of(&self, sha256: &str, kind: BlobKind) -> Result<String> {
         let path = self.inner.photo_path(sha256, kind)?;
         path.into_os_string().into_string().map_err(|p| SuishoupaiError::storage(format!("the store's path is not UTF-8: {p:?}")))
     }
+}
+
+/// What a recovery of a damaged store kept.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RecoveryReport {
+    /// Where the damaged database was moved (kept, not deleted).
+    pub damaged_copy: String,
+    pub reports_kept: u64,
+    pub actions_kept: u64,
+    /// Whether some rows could not be read and are gone.
+    pub rows_lost: bool,
+}
+
+impl From<core::Recovery> for RecoveryReport {
+    fn from(r: core::Recovery) -> Self {
+        RecoveryReport {
+            damaged_copy: r.damaged_copy.to_string_lossy().into_owned(),
+            reports_kept: r.reports_kept,
+            actions_kept: r.actions_kept,
+            rows_lost: r.rows_lost,
+        }
+    }
+}
+
+/// After a `CorruptStore`: moves the damaged database of the plain store in
+/// `data_dir` aside and keeps what can be read of it; then open the store
+/// again. No `Store` may be open on `data_dir` meanwhile.
+#[uniffi::export]
+pub fn recover_store(data_dir: String) -> Result<RecoveryReport> {
+    Ok(core::Store::recover(data_dir)?.into())
+}
+
+/// `recover_store` for an encrypted store, with its key.
+#[uniffi::export]
+pub fn recover_encrypted_store(data_dir: String, key: Vec<u8>) -> Result<RecoveryReport> {
+    Ok(core::Store::recover_encrypted(data_dir, &key)?.into())
 }
 
 fn unreadable(path: &Path) -> impl FnOnce(std::io::Error) -> SuishoupaiError + '_ {

@@ -82,6 +82,24 @@ pub enum Error {
     #[error("the store is damaged: {0}")]
     StoreDamaged(String),
 
+    /// The key given does not open this encrypted store. Nothing was
+    /// changed; the store opens with its own key.
+    #[error("the key does not open this store: it was encrypted with another key")]
+    WrongKey,
+
+    /// A plain `open` of a store that was made encrypted.
+    #[error("this store is encrypted: open it with its key (open_encrypted)")]
+    StoreEncrypted,
+
+    /// `open_encrypted` of a store that was made plain: it is never
+    /// encrypted in place (export and import its reports instead).
+    #[error("this store is not encrypted: open it without a key (open)")]
+    StoreNotEncrypted,
+
+    /// This build of the core has no SQLCipher (feature `encryption`).
+    #[error("this build cannot open encrypted stores (built without the `encryption` feature)")]
+    EncryptionUnavailable,
+
     #[error("not logged in: run `suishoupai login --server URL --token TOKEN` first")]
     NotLoggedIn,
 
@@ -146,6 +164,17 @@ impl Error {
         match self {
             Error::Database(rusqlite::Error::SqliteFailure(e, _)) => e.code == rusqlite::ErrorCode::DiskFull,
             Error::Io { source, .. } => matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded),
+            _ => false,
+        }
+    }
+
+    /// Whether the store's files are damaged: what `Store::recover` is for.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            Error::StoreDamaged(_) => true,
+            Error::Database(rusqlite::Error::SqliteFailure(e, _)) => {
+                matches!(e.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+            }
             _ => false,
         }
     }

@@ -28,6 +28,9 @@ use crate::rules::is_sha256_hex;
 use crate::store::Database;
 pub use crate::store::blobs::BlobKind;
 use crate::store::blobs::BlobStore;
+use crate::store::keys::{self, StoreKey};
+pub use crate::store::recover::Recovery;
+use crate::store::seal::Sealer;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncSummary {
@@ -99,10 +102,59 @@ pub struct Store {
 
 impl Store {
     /// Opens the store in `dir`, creating it or upgrading its schema as needed.
+    /// A store made encrypted is refused ([`Error::StoreEncrypted`]).
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-        Ok(Store { blobs: BlobStore::open(dir)?, db: Database::open(dir)? })
+        if keys::is_encrypted(dir) {
+            return Err(Error::StoreEncrypted);
+        }
+        Ok(Store { blobs: BlobStore::open(dir, None)?, db: Database::open(dir, None)? })
+    }
+
+    /// Opens the encrypted store in `dir`, or makes one: the database under
+    /// SQLCipher, every photo file sealed with an AEAD, all under keys
+    /// derived from `key` (32 random bytes the app keeps in the platform's
+    /// keystore). A wrong key is [`Error::WrongKey`] and changes nothing; a
+    /// plain store is never encrypted in place ([`Error::StoreNotEncrypted`]).
+    pub fn open_encrypted(dir: impl AsRef<Path>, key: &[u8]) -> Result<Store> {
+        let dir = dir.as_ref();
+        let key = StoreKey::new(key)?;
+        if !cfg!(feature = "encryption") {
+            return Err(Error::EncryptionUnavailable);
+        }
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        if keys::is_encrypted(dir) {
+            keys::check(dir, &key)?;
+        } else if dir.join(store::DATABASE_FILE).exists() {
+            return Err(Error::StoreNotEncrypted);
+        } else {
+            keys::mark(dir, &key)?;
+        }
+        Ok(Store { blobs: BlobStore::open(dir, Some(Sealer::new(&key)))?, db: Database::open(dir, Some(&key))? })
+    }
+
+    /// Recovers the plain store in `dir` whose database is damaged (what an
+    /// open or a read answered [`Error::is_damage`] for): the damaged file
+    /// is moved aside under `damaged/` and what can be read of it is kept
+    /// ([`store::recover`]). The store must not be open meanwhile.
+    pub fn recover(dir: impl AsRef<Path>) -> Result<Recovery> {
+        let dir = dir.as_ref();
+        if keys::is_encrypted(dir) {
+            return Err(Error::StoreEncrypted);
+        }
+        store::recover::recover(dir, None)
+    }
+
+    /// [`Store::recover`] for an encrypted store; the key is checked first.
+    pub fn recover_encrypted(dir: impl AsRef<Path>, key: &[u8]) -> Result<Recovery> {
+        let dir = dir.as_ref();
+        let key = StoreKey::new(key)?;
+        if !keys::is_encrypted(dir) {
+            return Err(Error::StoreNotEncrypted);
+        }
+        keys::check(dir, &key)?;
+        store::recover::recover(dir, Some(&key))
     }
 
     /// Makes a report from photo files or buffers. All photos are checked and
@@ -216,6 +268,21 @@ impl Store {
     /// The file of a stored photo's rendition or thumbnail. For the photos
     /// of a case in the task list, the device holds the thumbnail only.
     pub fn photo_path(&self, sha256: &str, kind: BlobKind) -> Result<PathBuf> {
+        self.check_held(sha256, kind)?;
+        if self.blobs.is_sealed() {
+            return Err(Error::InvalidInput("an encrypted store keeps its photos sealed: read them with photo_bytes".into()));
+        }
+        Ok(self.blobs.path(kind, sha256))
+    }
+
+    /// The bytes of a stored photo's rendition or thumbnail (opened, in an
+    /// encrypted store).
+    pub fn photo_bytes(&self, sha256: &str, kind: BlobKind) -> Result<Vec<u8>> {
+        self.check_held(sha256, kind)?;
+        self.blobs.read(kind, sha256)
+    }
+
+    fn check_held(&self, sha256: &str, kind: BlobKind) -> Result<()> {
         if !is_sha256_hex(sha256) {
             return Err(Error::InvalidInput(format!("`{sha256}` is not a sha256 (64 lower-case hex digits)")));
         }
@@ -226,7 +293,7 @@ impl Store {
         if !held {
             return Err(Error::PhotoNotFound(sha256.to_owned()));
         }
-        Ok(self.blobs.path(kind, sha256))
+        Ok(())
     }
 
     /// Who the server said this device's user is, at the last sync; `None`

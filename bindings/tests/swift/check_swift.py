@@ -107,6 +107,11 @@ api = {
     "categories(locale:)": r"func categories\(locale:Locale\)->\[Category\]",
     "thumbnailPath(sha256:)": r"func thumbnailPath\(sha256:String\)throws->String",
     "thumbnailBytes(sha256:)": r"func thumbnailBytes\(sha256:String\)throws->Data",
+    "photoBytes(sha256:)": r"func photoBytes\(sha256:String\)throws->Data",
+    "Store.openEncrypted(dataDir:key:)": r"static func openEncrypted\(dataDir:String,key:Data\)throws->Store",
+    "recoverStore(dataDir:)": r"public func recoverStore\(dataDir:String\)throws->RecoveryReport",
+    "recoverEncryptedStore(dataDir:key:)": r"public func recoverEncryptedStore\(dataDir:String,key:Data\)throws->RecoveryReport",
+    "struct RecoveryReport": r"public struct RecoveryReport\b.*?public var rowsLost:Bool",
     "login(serverUrl:token:)": r"func login\(serverUrl:String,token:String\)throws",
     "sync(observer:)": r"func sync\(observer:SyncObserver\?=nil\)throws->SyncSummary",
     "syncAsync(observer:) async": r"func syncAsync\(observer:SyncObserver\?=nil\)async throws->SyncSummary",
@@ -143,7 +148,7 @@ api = {
 }
 for name, pattern in api.items():
     check(f"swift API: {name}", re.search(pattern, code) is not None)
-for variant in ["BadPhoto", "TooLarge", "NoLocation", "InvalidInput", "NotFound", "NotLoggedIn", "Cancelled", "StorageFull", "Storage", "Internal"]:
+for variant in ["BadPhoto", "TooLarge", "NoLocation", "InvalidInput", "NotFound", "NotLoggedIn", "Cancelled", "StorageFull", "Storage", "WrongKey", "CorruptStore", "EncryptionMismatch", "Internal"]:
     check(f"swift error case {variant}(reason:)", f"case {variant}(reason:String)" in code)
 # The variants of a sync that ended with work left carry what the app
 # chooses a screen by, and the run's summary.

@@ -5,12 +5,18 @@
 //! database row that points at it is committed afterwards, so a crash at any
 //! moment leaves at worst an unreferenced file, never a row pointing at a
 //! missing or half-written one.
+//!
+//! In an encrypted store every file is sealed ([`Sealer`]) under its kind
+//! and name; [`BlobStore::read`] opens it. A file's name is the sha256 of
+//! the plain bytes, as in a plain store: it says which photos are the same,
+//! never what they show.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, Result};
+use crate::store::seal::Sealer;
 use crate::support::durable::write_durably;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +42,13 @@ const STALE_TMP_AGE: Duration = Duration::from_secs(3600);
 #[derive(Debug)]
 pub struct BlobStore {
     root: PathBuf,
+    sealer: Option<Sealer>,
 }
 
 impl BlobStore {
-    pub fn open(root: &Path) -> Result<Self> {
-        let store = BlobStore { root: root.to_owned() };
+    /// The files of a store under `root`; sealed with `sealer` if given.
+    pub fn open(root: &Path, sealer: Option<Sealer>) -> Result<Self> {
+        let store = BlobStore { root: root.to_owned(), sealer };
         for dir in [store.tmp_dir(), root.join(BlobKind::Rendition.dir()), root.join(BlobKind::Thumbnail.dir())] {
             fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
         }
@@ -66,7 +74,29 @@ impl BlobStore {
         if path.exists() {
             return Ok(());
         }
-        write_durably(&self.tmp_dir(), &path, bytes)
+        match &self.sealer {
+            Some(sealer) => write_durably(&self.tmp_dir(), &path, &sealer.seal(&Self::name(kind, sha256), bytes)?),
+            None => write_durably(&self.tmp_dir(), &path, bytes),
+        }
+    }
+
+    /// The plain bytes of a stored blob.
+    pub fn read(&self, kind: BlobKind, sha256: &str) -> Result<Vec<u8>> {
+        let path = self.path(kind, sha256);
+        let bytes = fs::read(&path).map_err(Error::io(&path))?;
+        match &self.sealer {
+            Some(sealer) => sealer.open(&Self::name(kind, sha256), &bytes),
+            None => Ok(bytes),
+        }
+    }
+
+    /// Whether files are sealed, so that their paths are no use to a reader.
+    pub fn is_sealed(&self) -> bool {
+        self.sealer.is_some()
+    }
+
+    fn name(kind: BlobKind, sha256: &str) -> String {
+        format!("{}/{sha256}", kind.dir())
     }
 
     fn remove_stale_tmp_files(&self) {
@@ -92,7 +122,7 @@ mod tests {
     #[test]
     fn put_is_idempotent_and_leaves_no_temp_files() {
         let dir = tempfile::tempdir().unwrap();
-        let blobs = BlobStore::open(dir.path()).unwrap();
+        let blobs = BlobStore::open(dir.path(), None).unwrap();
         let sha = crate::photo::sha256_hex(b"pixels");
         blobs.put(BlobKind::Rendition, &sha, b"pixels").unwrap();
         blobs.put(BlobKind::Rendition, &sha, b"pixels").unwrap();

@@ -4,7 +4,10 @@
 //! works through the outbox); the bindings and the CLI go through the facade.
 
 pub mod blobs;
+pub mod keys;
+pub mod recover;
 pub mod schema;
+pub mod seal;
 pub mod tasks;
 
 use std::collections::HashMap;
@@ -16,6 +19,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, Trans
 
 use crate::domain::{Location, LocationSource, PhotoRef, Report, ReportId, ReportStatus, Reporter, ReporterRole, SyncState};
 use crate::error::{Error, Result};
+use crate::store::keys::StoreKey;
 
 pub const DATABASE_FILE: &str = "store.sqlite3";
 
@@ -28,21 +32,54 @@ pub struct Database {
     reader: Mutex<Connection>,
 }
 
-fn open_connection(path: &Path, flags: OpenFlags) -> Result<Connection> {
+pub(crate) fn open_connection(path: &Path, flags: OpenFlags, key: Option<&StoreKey>) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
+    if let Some(key) = key {
+        unlock(&conn, key)?;
+    }
     // Another process (the CLI beside the app) may hold the write lock briefly.
     conn.busy_timeout(Duration::from_secs(10))?;
     // FULL: a report the user saw saved survives a power cut, not only a crash.
-    crate::support::pragmas::apply(&conn, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    crate::support::pragmas::apply(&conn, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(damage)?;
     Ok(conn)
 }
 
+/// Gives SQLCipher the database's key, first thing on the connection. A
+/// SQLite without SQLCipher ignores `PRAGMA key` and would write the
+/// database in the clear: it is asked for its cipher first.
+fn unlock(conn: &Connection, key: &StoreKey) -> Result<()> {
+    let cipher: Option<String> = conn.query_row("PRAGMA cipher_version", [], |r| r.get(0)).optional()?;
+    if cipher.is_none() {
+        return Err(Error::EncryptionUnavailable);
+    }
+    let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = {};", key.database_pragma().as_str()));
+    conn.execute_batch(&pragma)?;
+    Ok(())
+}
+
+/// A database that SQLite finds damaged (or that another key encrypted,
+/// which the key check rules out first) as the typed error.
+fn damage(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Error::StoreDamaged(format!("{DATABASE_FILE} cannot be read ({e}); see Store::recover"))
+        }
+        _ => Error::Database(e),
+    }
+}
+
 impl Database {
-    pub fn open(dir: &Path) -> Result<Self> {
+    /// Opens (creating or upgrading) the database in `dir`; with SQLCipher
+    /// and `key` for an encrypted store.
+    pub fn open(dir: &Path, key: Option<&StoreKey>) -> Result<Self> {
         let path = dir.join(DATABASE_FILE);
-        let mut writer = open_connection(&path, OpenFlags::default())?;
-        schema::migrate_to(&mut writer, schema::LATEST_VERSION)?;
-        let reader = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let mut writer = open_connection(&path, OpenFlags::default(), key)?;
+        schema::migrate_to(&mut writer, schema::LATEST_VERSION).map_err(|e| match e {
+            Error::Database(e) => damage(e),
+            e => e,
+        })?;
+        let reader = open_connection(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX, key)?;
         Ok(Database { writer: Mutex::new(writer), reader: Mutex::new(reader) })
     }
 

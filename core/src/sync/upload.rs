@@ -202,11 +202,10 @@ fn upload_one(transport: &dyn Transport, blobs: &BlobStore, job: &UploadJob, sto
 }
 
 fn send_chunks(transport: &dyn Transport, blobs: &BlobStore, job: &UploadJob, stop: &AtomicBool, sent: &mut PhotoSent) -> Result<()> {
-    let path = blobs.path(BlobKind::Rendition, &job.sha256);
-    let bytes = bytes::Bytes::from(std::fs::read(&path).map_err(Error::io(&path))?);
+    let bytes = bytes::Bytes::from(blobs.read(BlobKind::Rendition, &job.sha256)?);
     if bytes.len() as u64 != job.length {
         let detail = format!("is {} bytes, the report says {}", bytes.len(), job.length);
-        return Err(Error::InvalidInput(format!("the photo file {} {detail}", path.display())));
+        return Err(Error::InvalidInput(format!("the photo {} {detail}", job.sha256)));
     }
     let (mut offset, mut conflicts) = (job.offset, 0);
     while offset < job.length {

@@ -15,6 +15,10 @@ fc-list 2>/dev/null | grep -qi "WenQuanYi Micro Hei" || need+=(fonts-wqy-microhe
 # SQLCipher (the device's encrypted store) links the system's libcrypto.
 [ -f /usr/include/openssl/evp.h ] || need+=(libssl-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+# The server's PostgreSQL backend is tested on a throwaway cluster that the
+# tests start themselves (initdb, pg_ctl): Debian's postgresql brings them,
+# and the `postgres` user they run it as when the tests run as root.
+command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -18,6 +18,7 @@ use suishoupai_core::protocol::MAX_CHUNK_BYTES;
 use tempfile::TempDir;
 
 pub mod in_process;
+pub mod postgres;
 
 /// The server binary under test: the one beside the running test's
 /// executable (cargo builds it before the server's own integration tests;

@@ -25,6 +25,20 @@ pub enum StorageError {
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
 
+    /// PostgreSQL refused a statement, or the connection broke under it.
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+
+    /// No connection to PostgreSQL could be had (it is down, unreachable,
+    /// or refuses this server): the database is unavailable, nothing was
+    /// read or written.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[from] deadpool_postgres::PoolError),
+
+    /// What this backend does not do (a PostgreSQL backup is `pg_dump`'s).
+    #[error("{0}")]
+    Unsupported(String),
+
     #[error("file error on {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 
@@ -40,11 +54,23 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// SQLite's `SQLITE_FULL`, or a file write refused for want of space.
+    /// SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`, or a file write
+    /// refused for want of space.
     pub fn is_disk_full(&self) -> bool {
         match self {
             StorageError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => e.code == rusqlite::ErrorCode::DiskFull,
+            StorageError::Postgres(e) => e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL),
             StorageError::Io { source, .. } => crate::error::is_full(source),
+            _ => false,
+        }
+    }
+
+    /// The database could not be reached, or the connection to it broke:
+    /// trying again later may work (unlike a refused statement).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StorageError::Unavailable(_) => true,
+            StorageError::Postgres(e) => postgres_unavailable(e),
             _ => false,
         }
     }
@@ -53,6 +79,16 @@ impl StorageError {
     pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> StorageError {
         StorageError::Corrupt { what: what.into(), detail: detail.to_string() }
     }
+}
+
+/// Whether PostgreSQL's error says the database is out of reach rather than
+/// that it refused the statement: a closed or broken connection, class 08
+/// (connection exception), or 57P0x (shutting down, not accepting
+/// connections yet).
+pub(crate) fn postgres_unavailable(e: &tokio_postgres::Error) -> bool {
+    let refused = e.code().is_some_and(|c| c.code().starts_with("08") || c.code().starts_with("57P0"));
+    let broken = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    e.is_closed() || refused || broken
 }
 
 /// The core's storage plumbing (migration runner, durable writes) reports in

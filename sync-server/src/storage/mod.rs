@@ -35,6 +35,7 @@
 #[cfg(test)]
 mod contract;
 mod error;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::Path;

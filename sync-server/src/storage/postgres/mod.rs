@@ -43,8 +43,10 @@ const WRITE_ATTEMPTS: u32 = 30;
 pub struct PostgresOptions {
     /// Connections kept at most; a call waits for one beyond that.
     pub max_connections: usize,
-    /// The runtime whose threads drive the connections (the server's own);
-    /// `None`: a small runtime of the storage's own, stopped with it.
+    /// The runtime whose threads drive the connections (the server's own,
+    /// a multi-thread one: a current-thread runtime drives its I/O only
+    /// while its own thread waits in `block_on`); `None`: a small runtime
+    /// of the storage's own, stopped with it.
     pub runtime: Option<Handle>,
 }
 
@@ -65,7 +67,10 @@ pub struct PostgresStorage {
 impl PostgresStorage {
     /// Connects to the database at `url` (`postgres://user@host:port/db`,
     /// or libpq's `key=value` form) and brings its schema up to
-    /// [`LATEST_VERSION`], refusing one written by a newer server.
+    /// [`LATEST_VERSION`], refusing one written by a newer server. Blocks,
+    /// like every call: not from async code (a `spawn_blocking` closure
+    /// or a plain thread). Connections are plain TCP or a Unix socket:
+    /// no TLS yet.
     pub fn connect(url: &str, options: &PostgresOptions) -> StorageResult<Self> {
         let mut config: tokio_postgres::Config = url.parse()?;
         // The contract promises durability at `Ok`: whatever the database's
@@ -129,9 +134,11 @@ impl PostgresStorage {
     }
 
     /// Ends the transaction on `conn` with `end` (`COMMIT` or `ROLLBACK`).
+    /// A commit the server refused (a serialisation failure) ended the
+    /// transaction too; one cut off by a lost connection leaves it open.
     fn end(&self, conn: &mut Connection, end: &str) -> Result<(), tokio_postgres::Error> {
         let ended = self.block_on(conn.client().batch_execute(end));
-        if ended.is_ok() {
+        if ended.as_ref().map_or_else(|e| e.as_db_error().is_some(), |()| true) {
             conn.open = false;
         }
         ended

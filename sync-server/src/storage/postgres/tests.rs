@@ -301,6 +301,44 @@ fn connecting_again_migrates_nothing_and_a_newer_database_is_refused() {
     }
 }
 
+/// Two instances starting at once over a fresh database take turns to
+/// migrate it: both open it, and it is migrated once.
+#[test]
+fn two_instances_starting_at_once_migrate_once() {
+    let url = fresh_database();
+    let starts: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || PostgresStorage::connect(&url, &PostgresOptions::default()))
+        })
+        .collect();
+    let storages: Vec<_> = starts.into_iter().map(|s| s.join().unwrap().expect("both start")).collect();
+    let client = storages[0].block_on(storages[0].pool.get()).unwrap();
+    assert_eq!(storages[0].block_on(migrate::version(&client)).unwrap(), LATEST_VERSION);
+}
+
+/// A closure that panics leaves its transaction open on the connection:
+/// that connection is closed (rolling it back), never handed to the next
+/// write, which would otherwise commit the half-done work with its own.
+#[test]
+fn a_panicking_closure_leaves_no_open_transaction_behind() {
+    let options = PostgresOptions { max_connections: 1, ..PostgresOptions::default() };
+    let storage = PostgresStorage::connect(&fresh_database(), &options).unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = write(&storage, |tx| {
+            let new = NewUser { name: "half".into(), role: Role::Resident, grid_id: None, department: None };
+            tx.insert_user(&new, AT)?;
+            panic!("the closure fails half-way");
+            #[allow(unreachable_code)]
+            Ok::<_, StorageError>(())
+        });
+    }));
+    assert!(panicked.is_err());
+    coordinator(&storage);
+    let names: Vec<String> = read(&storage, |tx| tx.users()).unwrap().into_iter().map(|u| u.user.name).collect();
+    assert_eq!(names, ["coco"]);
+}
+
 #[test]
 fn a_failed_migration_changes_nothing() {
     let url = fresh_database();

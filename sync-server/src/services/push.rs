@@ -477,4 +477,41 @@ mod tests {
             wire("01900000-0000-7000-8000-000000000006", &photo, "x").replace("\"grid_id\":null", &format!("\"grid_id\":\"{chinese}\""));
         assert_eq!(candidate(&coco, 0, &long, NOW).unwrap().checked.unwrap().fallback_grid.as_deref(), Some(chinese));
     }
+
+    /// Two server instances over one PostgreSQL database take the same
+    /// batch at the same moment (a device's retry reaching the other
+    /// instance): each answers every report accepted, as a repeat is, and
+    /// each report is stored once, with one `submitted` event.
+    #[test]
+    fn one_batch_pushed_to_two_instances_at_once_is_stored_once() {
+        use crate::storage::postgres::{PostgresOptions, PostgresStorage};
+        let url = crate::testkit::postgres::fresh_database();
+        let connect = || std::sync::Arc::new(PostgresStorage::connect(&url, &PostgresOptions::default()).unwrap());
+        let (a, b) = (connect(), connect());
+        let ana = user(&*a, "ana", Role::Resident);
+        let photo = sha256_hex(b"photo");
+        hold(&*a, &ana, &photo);
+        for round in 0..5 {
+            let batch: Vec<Candidate> = (0..10)
+                .map(|n| candidate(&ana, n, &wire(&format!("01900000-0000-7000-8000-0000000{round}00{n:02}"), &photo, "x"), NOW).unwrap())
+                .collect();
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let instances: Vec<_> = [a.clone(), b.clone()]
+                .into_iter()
+                .map(|storage| {
+                    let (ana, batch, barrier) = (ana.clone(), batch.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        push(&*storage, &Grids::default(), &ana, &batch, NOW, &quota())
+                    })
+                })
+                .collect();
+            for instance in instances {
+                let results = instance.join().unwrap().expect("both instances answer the push");
+                assert!(results.iter().all(|r| r.outcome == PushOutcome::Accepted), "{results:?}");
+            }
+        }
+        let changes = storage::read(&*a, |tx| Ok::<_, Error>(tx.changes(&crate::model::Scope::All, None, 1000)?)).unwrap();
+        assert_eq!(changes.changes.len(), 50, "one submitted event a report");
+    }
 }

@@ -240,6 +240,36 @@ fn two_instances_deciding_one_action_id_record_it_once() {
     }
 }
 
+/// Every user and token change moves auth_version in its own transaction,
+/// so two instances changing users at once contend on it: the loser runs
+/// again, and the version counts every change.
+#[test]
+fn two_instances_adding_users_at_once_move_the_auth_version_for_each() {
+    const EACH: usize = 25;
+    let url = fresh_database();
+    let (a, b) = (Arc::new(connect(&url)), Arc::new(connect(&url)));
+    let before = read(&*a, |tx| tx.auth_version()).unwrap();
+    let threads: Vec<_> = [a.clone(), b]
+        .into_iter()
+        .enumerate()
+        .map(|(w, storage)| {
+            std::thread::spawn(move || {
+                for k in 0..EACH {
+                    let new = NewUser { name: format!("u{w}-{k}"), role: Role::Resident, grid_id: None, department: None };
+                    write(&*storage, |tx| {
+                        let user = tx.insert_user(&new, AT)?;
+                        tx.insert_token(user.id, &format!("{w}{k:0>63}"), "phone", AT)
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(read(&*a, |tx| tx.users()).unwrap().len(), 2 * EACH);
+    assert_eq!(read(&*a, |tx| tx.auth_version()).unwrap(), before + 4 * EACH as i64, "a user and a token each");
+}
+
 /// The server calls storage on tokio's blocking pool, and may drop it in
 /// an async task: both work, with the storage's own runtime and with the
 /// server's runtime given to it.

@@ -20,8 +20,9 @@
 //!   transaction. [`ReadTxn::changes`] returns events in sequence order, and
 //!   a reader that has seen event `n` will never later find a newly
 //!   committed event below `n`, so a cursor never skips a committed change.
-//!   (SQLite gets this from its single writer; a PostgreSQL backend must
-//!   serialise event inserts, since sequences there may commit out of order.)
+//!   (SQLite gets this from its single writer; the PostgreSQL backend
+//!   serialises event inserts with an advisory lock, since sequences there
+//!   may commit out of order.)
 //! - Uploads are keyed by user and photo ([`UploadKey`]); a photo counts as
 //!   held by a user only once [`WriteTxn::add_holder`] said so.
 //! - Every change to users or tokens moves [`ReadTxn::auth_version`] in the

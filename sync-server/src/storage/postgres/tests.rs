@@ -396,6 +396,18 @@ fn an_unreachable_database_is_told_apart_and_backups_are_pg_dumps() {
     assert!(matches!(storage.backup_into(dir.path()), Err(StorageError::Unsupported(_))));
 }
 
+/// A key taken that no `ON CONFLICT` foresees (a token's hash) is a
+/// conflict too, not a raw database error.
+#[test]
+fn any_key_taken_is_a_conflict() {
+    let storage = connect(&fresh_database());
+    let coco = coordinator(&storage);
+    let token = "7".repeat(64);
+    write(&storage, |tx| tx.insert_token(coco.id, &token, "phone", AT)).unwrap();
+    let again = write(&storage, |tx| tx.insert_token(coco.id, &token, "tablet", AT));
+    assert!(matches!(&again, Err(StorageError::Conflict(m)) if m.contains("tokens_token_sha256_key")), "{again:?}");
+}
+
 /// A closure that swallows a failed statement and returns `Ok` is not
 /// committed: PostgreSQL ended the transaction at the failure.
 #[test]

@@ -30,6 +30,7 @@ use suishoupai_core::protocol::{Change, WireReport};
 use suishoupai_core::{Action, ReportStatus};
 use tokio::runtime::Handle;
 use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use super::is_retryable;
@@ -74,14 +75,21 @@ impl<'c> PgTxn<'c> {
         self.failure.borrow_mut().take()
     }
 
-    /// Runs a statement's future, remembering the first failure.
+    /// Runs a statement's future, remembering the first failure. A key
+    /// taken that no `ON CONFLICT` foresaw is still a conflict, not a
+    /// fault of the server: a uniqueness rule refused the write.
     fn run<T>(&self, future: impl Future<Output = Result<T, tokio_postgres::Error>>) -> StorageResult<T> {
         self.handle.block_on(future).map_err(|e| {
             let mut failure = self.failure.borrow_mut();
             if failure.is_none() {
                 *failure = Some(Failure { retry: is_retryable(&e), detail: e.to_string() });
             }
-            StorageError::from(e)
+            match e.as_db_error() {
+                Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => {
+                    StorageError::Conflict(format!("the key `{}` is taken already", db.constraint().unwrap_or("unknown")))
+                }
+                _ => StorageError::from(e),
+            }
         })
     }
 

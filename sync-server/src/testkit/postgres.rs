@@ -103,12 +103,7 @@ impl Cluster {
         let mut cluster = Cluster { bin, dir, port: 0, as_user };
         let data = cluster.dir.join("data");
         // fsync stays on: the durability the storage promises is PostgreSQL's.
-        let initdb = cluster
-            .command("initdb")
-            .arg("-D")
-            .arg(&data)
-            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-instructions"])
-            .output();
+        let initdb = cluster.command("initdb").arg("-D").arg(&data).args(["-A", "trust", "-U", "postgres", "-E", "UTF8"]).output();
         check("initdb", initdb);
         // A port found free may be taken before the server binds it: try again.
         let mut tries = 0;

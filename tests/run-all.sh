@@ -18,7 +18,7 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 # The server's PostgreSQL backend is tested on a throwaway cluster that the
 # tests start themselves (initdb, pg_ctl): Debian's postgresql brings them,
 # and the `postgres` user they run it as when the tests run as root.
-command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+{ command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } && id postgres >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -29,6 +29,9 @@ fi
 # Python readers check the ledgers (openpyxl) and the bench's spreadsheet
 # anchor is XlsxWriter.
 python3 -c "import openpyxl, xlsxwriter" 2>/dev/null || pip install --quiet openpyxl XlsxWriter
+# The S3 photo store is tested against moto's S3 server, which enforces
+# conditional writes as S3 does (the tests start it themselves).
+python3 -c "import moto.server" 2>/dev/null || pip install --quiet 'moto[server]==5.2.1'
 
 # playwright-core drives that chromium (the version pinned by the lock file).
 npm ci --prefix sync-server/tests/console --no-audit --no-fund --loglevel=error

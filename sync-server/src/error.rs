@@ -91,6 +91,11 @@ pub enum Error {
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
 
+    /// The photo bucket failed or could not be reached; the detail goes to
+    /// the log, not the client.
+    #[error("photo store, {what}: {source}")]
+    PhotoStore { what: String, source: Box<object_store::Error> },
+
     #[error("file error on {path}: {source}")]
     Io { path: std::path::PathBuf, source: std::io::Error },
 
@@ -106,6 +111,17 @@ impl Error {
         match self {
             Error::Io { source, .. } => is_full(source),
             Error::Storage(e) => e.is_disk_full(),
+            _ => false,
+        }
+    }
+
+    /// Whether the database or the photo store could not be reached: the
+    /// request changed nothing, and trying again (later, or on another
+    /// instance) may work.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::PhotoStore { .. } => true,
+            Error::Storage(e) => e.is_unavailable(),
             _ => false,
         }
     }

@@ -17,7 +17,9 @@
 //! HTTP; services know no axum type.
 
 pub mod auth;
+pub mod backends;
 pub mod blobs;
+pub mod bridge;
 pub mod clock;
 pub mod error;
 pub mod http;
@@ -32,8 +34,8 @@ pub mod views;
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::Arc;
 
+pub use crate::backends::Backends;
 use crate::blobs::fs::FsBlobs;
 pub use crate::error::{Error, Result};
 pub use crate::http::serve::ConnectionLimits;
@@ -43,10 +45,12 @@ use crate::storage::sqlite::SqliteStorage;
 
 /// Opens the data directory: `server.sqlite3` and `photos/`.
 pub fn open(data: &Path, settings: Settings) -> Result<AppState> {
-    let storage = SqliteStorage::open(data)?;
-    let blobs = FsBlobs::open(&data.join("photos"))?;
-    blobs.remove_leftovers();
-    Ok(AppState::new(Arc::new(storage), Arc::new(blobs), settings))
+    open_with(data, &Backends::local(data), settings)
+}
+
+/// Opens the server's database and photo store, wherever they are.
+pub fn open_with(data: &Path, backends: &Backends, settings: Settings) -> Result<AppState> {
+    Ok(AppState::new(backends.storage(data)?, backends.blobs(true)?, settings))
 }
 
 /// Backs up the data directory `data` into `out` while it is served: the
@@ -99,12 +103,13 @@ pub struct ServeOptions {
     pub listen: String,
     pub settings: Settings,
     pub connections: ConnectionLimits,
+    pub backends: Backends,
 }
 
 /// Serves until SIGINT or SIGTERM. Prints `listening on http://IP:PORT` once
 /// the socket is bound, so that a caller who asked for port 0 learns the port.
 pub async fn serve(data: &Path, options: ServeOptions) -> Result<()> {
-    let state = open(data, options.settings)?;
+    let state = open_with(data, &options.backends, options.settings)?;
     // Uploads abandoned while the server was down go before it serves.
     housekeeping::sweep_uploads(&state).await?;
     let listen = &options.listen;
@@ -117,13 +122,14 @@ pub async fn serve(data: &Path, options: ServeOptions) -> Result<()> {
     // stdout's first line stays the one machine-readable line).
     if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         eprintln!(
-            "data in {data} (SQLite and photo files)\n\
+            "{kept}\n\
          the console:     http://{addr}/  (staff sign in with a password set by\n\
          \x20                `suishoupai-server --data {data} user set-password NAME`, one line on stdin)\n\
          add a user:      suishoupai-server --data {data} user add --name NAME --role resident|grid_worker|department|coordinator|admin [--grid ID] [--department ID] --json\n\
          point a device:  suishoupai --data DEVICE_DIR login --server http://{addr} --token TOKEN\n\
          \x20                then:  suishoupai --data DEVICE_DIR sync",
-            data = data.display()
+            data = data.display(),
+            kept = options.backends.describe(data),
         );
     }
     let sweeping = tokio::spawn(housekeeping::keep_sweeping(state.clone()));

@@ -9,9 +9,8 @@ use suishoupai_server::auth::Role;
 use suishoupai_server::clock::Clock;
 use suishoupai_server::services::{bulletin, catalog, grids, ledger, users};
 use suishoupai_server::state::{DailyQuota, Tiles};
-use suishoupai_server::storage::sqlite::SqliteStorage;
-use suishoupai_server::storage::{self, Department, Route};
-use suishoupai_server::{ConnectionLimits, Error, Result, ServeOptions, Settings};
+use suishoupai_server::storage::{self, Department, Route, Storage};
+use suishoupai_server::{Backends, ConnectionLimits, Error, Result, ServeOptions, Settings};
 
 #[derive(Parser)]
 #[command(name = "suishoupai-server", version, about = "Sync server of suishoupai (随手拍)")]
@@ -19,6 +18,19 @@ struct Cli {
     /// Data directory: the database and the photos.
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
+    /// The database: `sqlite` (DIR/server.sqlite3, the default) or a
+    /// postgres:// URL, shared by several `serve` instances.
+    #[arg(long, value_name = "sqlite|URL", global = true)]
+    database: Option<String>,
+    /// The photos: a directory (DIR/photos by default) or s3://BUCKET,
+    /// with credentials and region from AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY and AWS_REGION.
+    #[arg(long, value_name = "DIR|s3://BUCKET", global = true)]
+    photos: Option<String>,
+    /// The address of an S3-compatible server (MinIO, a cloud's own) for
+    /// --photos s3://BUCKET; AWS when absent.
+    #[arg(long, value_name = "URL", global = true)]
+    s3_endpoint: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -311,6 +323,8 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let backends = Backends::parse(&cli.data, cli.database.as_deref(), cli.photos.as_deref(), cli.s3_endpoint.as_deref())?;
+    let storage = || backends.storage(&cli.data);
     match cli.command {
         Command::Serve {
             listen,
@@ -376,7 +390,7 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(file) = test_clock {
                 settings.clock = Clock::File(file);
             }
-            let options = ServeOptions { listen, settings, connections };
+            let options = ServeOptions { listen, settings, connections, backends: backends.clone() };
             let served = runtime.block_on(suishoupai_server::serve(&cli.data, options));
             // A storage call still running on the blocking pool gets a
             // moment to finish; an unfinished one was never acknowledged.
@@ -385,7 +399,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::User(UserCommand::Add { name, role, grid, department, json }) => {
             let user = users::new_user(name, role.into(), grid, department)?;
-            let (added, token) = users::add(&SqliteStorage::open(&cli.data)?, &user)?;
+            let (added, token) = users::add(&*storage()?, &user)?;
             if json {
                 println!("{}", serde_json::json!({ "name": added.name, "role": added.role.code(), "token": token }));
             } else {
@@ -394,7 +408,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List { json }) => {
-            let listed = users::list(&SqliteStorage::open(&cli.data)?)?;
+            let listed = users::list(&*storage()?)?;
             if json {
                 let shown: Vec<_> = listed
                     .iter()
@@ -416,12 +430,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Disable { name }) => {
-            users::set_disabled(&SqliteStorage::open(&cli.data)?, &name, true)?;
+            users::set_disabled(&*storage()?, &name, true)?;
             println!("disabled `{name}`: their tokens are refused from now on");
             Ok(())
         }
         Command::User(UserCommand::Enable { name }) => {
-            users::set_disabled(&SqliteStorage::open(&cli.data)?, &name, false)?;
+            users::set_disabled(&*storage()?, &name, false)?;
             println!("enabled `{name}`");
             Ok(())
         }
@@ -429,7 +443,7 @@ fn run(cli: Cli) -> Result<()> {
             let date = chrono::NaiveDate::parse_from_str(&date, "%Y-%m-%d")
                 .map_err(|_| Error::BadRequest(format!("--date `{date}` is not a date YYYY-MM-DD")))?;
             let now_ms = test_clock.map_or(Clock::System, Clock::File).now_ms();
-            let made = bulletin::build(&SqliteStorage::open(&cli.data)?, date, parse_timezone(&timezone)?, now_ms)?;
+            let made = bulletin::build(&*storage()?, date, parse_timezone(&timezone)?, now_ms)?;
             match format {
                 BulletinFormat::Json => print_json(&made)?,
                 BulletinFormat::Csv => print!("{}", bulletin::render_csv(&made)),
@@ -437,14 +451,17 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Backup { .. } | Command::Restore { .. } if !backends.is_local(&cli.data) => Err(Error::BadRequest(
+            "backup and restore copy a data directory's SQLite file and photos; back up PostgreSQL with pg_dump and a bucket with its own replication (see the README)".into(),
+        )),
         Command::Backup { out } => print_json(&suishoupai_server::backup(&cli.data, &out)?),
         Command::Restore { from } => print_json(&suishoupai_server::restore(&from, &cli.data)?),
-        Command::Ledger(command) => run_ledger(&cli.data, command),
-        Command::Grid(command) => run_grid(&cli.data, command),
-        Command::Department(command) => run_department(&cli.data, command),
-        Command::Route(command) => run_route(&cli.data, command),
+        Command::Ledger(command) => run_ledger(&*storage()?, command),
+        Command::Grid(command) => run_grid(&*storage()?, command),
+        Command::Department(command) => run_department(&*storage()?, command),
+        Command::Route(command) => run_route(&*storage()?, command),
         Command::User(UserCommand::RevokeToken { name, device: Some(device), json }) => {
-            let user = users::revoke_device(&SqliteStorage::open(&cli.data)?, &name, &device)?;
+            let user = users::revoke_device(&*storage()?, &name, &device)?;
             if json {
                 println!("{}", serde_json::json!({ "name": user.name, "device": device }));
             } else {
@@ -453,7 +470,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::User(UserCommand::AddToken { name, device, json }) => {
-            let (user, token) = users::add_token(&SqliteStorage::open(&cli.data)?, &name, &device)?;
+            let (user, token) = users::add_token(&*storage()?, &name, &device)?;
             if json {
                 println!("{}", serde_json::json!({ "name": user.name, "device": device, "token": token }));
             } else {
@@ -465,12 +482,12 @@ fn run(cli: Cli) -> Result<()> {
             let mut line = String::new();
             std::io::stdin().read_line(&mut line).map_err(|e| Error::BadRequest(format!("cannot read the password from stdin: {e}")))?;
             let password = line.strip_suffix('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).unwrap_or(&line);
-            users::set_password(&SqliteStorage::open(&cli.data)?, &name, password)?;
+            users::set_password(&*storage()?, &name, password)?;
             println!("password of `{name}` set; their console sessions have ended");
             Ok(())
         }
         Command::User(UserCommand::RevokeToken { name, device: None, json }) => {
-            let (user, token) = users::replace_tokens(&SqliteStorage::open(&cli.data)?, &name)?;
+            let (user, token) = users::replace_tokens(&*storage()?, &name)?;
             if json {
                 println!("{}", serde_json::json!({ "name": user.name, "token": token }));
             } else {
@@ -490,7 +507,7 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
-fn run_ledger(data: &Path, command: LedgerCommand) -> Result<()> {
+fn run_ledger(storage: &dyn Storage, command: LedgerCommand) -> Result<()> {
     let LedgerCommand::Export { format, out, from, to, base_url, timezone, status, category, street_office, grid, department } = command;
     let timezone = parse_timezone(&timezone)?;
     let now_ms = Clock::System.now_ms();
@@ -519,33 +536,32 @@ fn run_ledger(data: &Path, command: LedgerCommand) -> Result<()> {
     let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut file =
         tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::BadRequest(format!("cannot write in {}: {e}", dir.display())))?;
-    let rows = ledger::write(&SqliteStorage::open(data)?, &request, format, file.as_file_mut())?;
+    let rows = ledger::write(storage, &request, format, file.as_file_mut())?;
     file.persist(&out).map_err(|e| Error::BadRequest(format!("cannot write {}: {e}", out.display())))?;
     println!("wrote {rows} reports to {}", out.display());
     Ok(())
 }
 
-fn run_grid(data: &Path, command: GridCommand) -> Result<()> {
-    let storage = SqliteStorage::open(data)?;
+fn run_grid(storage: &dyn Storage, command: GridCommand) -> Result<()> {
     match command {
         GridCommand::Import { file, crs, json } => {
             let text = std::fs::read_to_string(&file).map_err(|e| Error::BadRequest(format!("cannot read {}: {e}", file.display())))?;
             let crs: Crs = crs.parse().map_err(|e: suishoupai_core::domain::geo::UnknownCrs| Error::BadRequest(e.to_string()))?;
-            let imported = grids::import(&storage, &grids::parse(&text, crs)?)?;
+            let imported = grids::import(storage, &grids::parse(&text, crs)?)?;
             if json {
                 return print_json(&imported);
             }
             println!("imported {} cells ({} replaced)", imported.cells, imported.replaced);
         }
         GridCommand::Reassign { json } => {
-            let done = grids::reassign(&storage)?;
+            let done = grids::reassign(storage)?;
             if json {
                 return print_json(&done);
             }
             println!("placed {} located reports again; {} moved", done.reports, done.moved);
         }
         GridCommand::List { json } => {
-            let cells = storage::read(&storage, |tx| Ok::<_, Error>(tx.grid_cells()?))?;
+            let cells = storage::read(storage, |tx| Ok::<_, Error>(tx.grid_cells()?))?;
             if json {
                 let shown: Vec<_> = cells
                     .iter()
@@ -561,15 +577,14 @@ fn run_grid(data: &Path, command: GridCommand) -> Result<()> {
     Ok(())
 }
 
-fn run_department(data: &Path, command: DepartmentCommand) -> Result<()> {
-    let storage = SqliteStorage::open(data)?;
+fn run_department(storage: &dyn Storage, command: DepartmentCommand) -> Result<()> {
     match command {
         DepartmentCommand::Add { code, name, name_en } => {
-            let added = catalog::put_department(&storage, &Department { code, name, name_en })?;
+            let added = catalog::put_department(storage, &Department { code, name, name_en })?;
             println!("department `{}`: {}", added.code, added.name);
         }
         DepartmentCommand::List { json } => {
-            let all = catalog::departments(&storage)?;
+            let all = catalog::departments(storage)?;
             if json {
                 return print_json(&all);
             }
@@ -581,15 +596,14 @@ fn run_department(data: &Path, command: DepartmentCommand) -> Result<()> {
     Ok(())
 }
 
-fn run_route(data: &Path, command: RouteCommand) -> Result<()> {
-    let storage = SqliteStorage::open(data)?;
+fn run_route(storage: &dyn Storage, command: RouteCommand) -> Result<()> {
     match command {
         RouteCommand::Set { category, department, deadline_hours } => {
-            let route = catalog::set_route(&storage, &Route { category, department, deadline_hours })?;
+            let route = catalog::set_route(storage, &Route { category, department, deadline_hours })?;
             println!("`{}` goes to `{}` within {} h", route.category, route.department, route.deadline_hours);
         }
         RouteCommand::List { json } => {
-            let all = catalog::routes(&storage)?;
+            let all = catalog::routes(storage)?;
             if json {
                 return print_json(&all);
             }

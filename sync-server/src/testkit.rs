@@ -19,6 +19,7 @@ use tempfile::TempDir;
 
 pub mod in_process;
 pub mod postgres;
+pub mod s3;
 
 /// The server binary under test: the one beside the running test's
 /// executable (cargo builds it before the server's own integration tests;

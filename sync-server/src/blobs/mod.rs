@@ -16,7 +16,10 @@
 //! Methods are blocking; the HTTP layer calls them on the blocking pool.
 //! `sha256` arguments are validated (64 lower-case hex digits) by the caller.
 
+#[cfg(test)]
+pub mod contract;
 pub mod fs;
+pub mod s3;
 
 use crate::error::Result;
 use crate::model::UploadKey;
@@ -45,4 +48,8 @@ pub trait Blobs: Send + Sync + 'static {
     /// Removes a complete blob, durably; no error if there is none. Only
     /// the photo sweep calls it, for a photo that storage no longer has.
     fn remove(&self, kind: BlobKind, sha256: &str) -> Result<()>;
+    /// Whether the store answers (the health check); a disk is assumed to.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -14,6 +14,9 @@ use crate::storage::StorageError;
 pub fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
     match e {
         e if e.is_disk_full() => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+        // The database or the bucket is down or unreachable: another try,
+        // later or on another instance, may work.
+        e if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
         Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
         Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
@@ -31,7 +34,9 @@ pub fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
         Error::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
         Error::MissingPhotos { .. } => (StatusCode::CONFLICT, "missing_photos"),
         Error::ActionConflict(_) => (StatusCode::CONFLICT, "action_conflict"),
-        Error::Storage(_) | Error::Io { .. } | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        Error::Storage(_) | Error::PhotoStore { .. } | Error::Io { .. } | Error::Internal(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
     }
 }
 
@@ -41,6 +46,9 @@ impl IntoResponse for Error {
         let message = if status == StatusCode::INSUFFICIENT_STORAGE {
             tracing::error!(code, detail = %self, "the disk is full");
             "the server's disk is full: nothing of this request was kept; try again later".to_owned()
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(code, detail = %self, "the database or the photo store is unavailable");
+            "the server cannot reach its database or its photo store: nothing of this request was kept; try again shortly".to_owned()
         } else if status.is_server_error() {
             // Paths and SQL belong in the log, not in a client's hands (a
             // server fault's text is the server's own, never the client's).
@@ -71,6 +79,9 @@ impl IntoResponse for Error {
             }
             Error::QuotaExceeded { retry_after_secs, .. } | Error::TooManyAttempts { retry_after_secs, .. } => {
                 response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            e if e.is_unavailable() => {
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }

@@ -2,7 +2,7 @@
 //! metrics, which are the admins'.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::require_operator;
@@ -11,8 +11,17 @@ use crate::model::User;
 use crate::services;
 use crate::state::AppState;
 
-pub async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+/// `GET /healthz`: whether this instance can reach its database and its
+/// photo store now (a load balancer takes an instance that answers 503 out
+/// of rotation). Says which failed, never why: the detail is logged.
+pub async fn healthz(State(app): State<AppState>) -> Response {
+    let (database, photos) = app.health().await;
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let body = axum::Json(serde_json::json!({
+        "status": word(database && photos), "database": word(database), "photos": word(photos),
+    }));
+    let status = if database && photos { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, body).into_response()
 }
 
 /// The OpenAPI 3.1 document, written by hand next to this file.

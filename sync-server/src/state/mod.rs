@@ -145,6 +145,19 @@ impl AppState {
             .map_err(|e| Error::Internal(format!("storage task failed: {e}")))?
     }
 
+    /// Whether the database and the photo store answer now; a failure's
+    /// detail goes to the log.
+    pub async fn health(&self) -> (bool, bool) {
+        let database = self.db(|s| crate::storage::read(s, |tx| Ok::<_, Error>(tx.auth_version()?))).await;
+        let photos = self.blob(|b| b.check()).await;
+        for (what, result) in [("database", database.as_ref().err()), ("photos", photos.as_ref().err())] {
+            if let Some(e) = result {
+                tracing::error!(what, detail = %e, "health check failed");
+            }
+        }
+        (database.is_ok(), photos.is_ok())
+    }
+
     /// Runs a blob call (file I/O, fsync, photo checks) on the blocking pool.
     pub async fn blob<T: Send + 'static>(&self, f: impl FnOnce(&dyn Blobs) -> Result<T> + Send + 'static) -> Result<T> {
         let blobs = self.blobs.clone();

@@ -109,7 +109,11 @@ pub struct ServeOptions {
 /// Serves until SIGINT or SIGTERM. Prints `listening on http://IP:PORT` once
 /// the socket is bound, so that a caller who asked for port 0 learns the port.
 pub async fn serve(data: &Path, options: ServeOptions) -> Result<()> {
-    let state = open_with(data, &options.backends, options.settings)?;
+    // Opening blocks (a PostgreSQL connection and its migrations): off the async workers.
+    let (dir, backends, settings) = (data.to_owned(), options.backends.clone(), options.settings.clone());
+    let state = tokio::task::spawn_blocking(move || open_with(&dir, &backends, settings))
+        .await
+        .map_err(|e| Error::Internal(format!("opening the storage failed: {e}")))??;
     // Uploads abandoned while the server was down go before it serves.
     housekeeping::sweep_uploads(&state).await?;
     let listen = &options.listen;

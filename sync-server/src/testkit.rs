@@ -71,6 +71,8 @@ pub struct Server {
     pub dir: DataDir,
     child: Child,
     pub http: Client,
+    /// `--database …` of an instance over PostgreSQL, for its CLI calls.
+    backend_args: Vec<String>,
 }
 
 impl Server {
@@ -100,13 +102,22 @@ impl Server {
     /// instances over the same two. Not checked healthy: a test may point
     /// it at what is down.
     pub fn start_scaled_out(database: &str, bucket: &crate::blobs::s3::S3Location) -> Server {
+        Server::start_scaled_out_with(database, bucket, &[])
+    }
+
+    /// The same, with more `serve` arguments.
+    pub fn start_scaled_out_with(database: &str, bucket: &crate::blobs::s3::S3Location, serve_args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let photos = format!("s3://{}", bucket.bucket);
         let endpoint = bucket.endpoint.clone().expect("the test server's address");
-        let args = ["--database", database, "--photos", &photos, "--s3-endpoint", &endpoint];
+        let mut args = vec!["--database", database, "--photos", &photos, "--s3-endpoint", &endpoint];
+        args.extend_from_slice(serve_args);
         let level = std::env::var("SUISHOUPAI_LOG").unwrap_or_else(|_| "warn".into());
         let mut command = Server::command(dir.path(), &args, Stdio::inherit(), &level);
-        Server::run(command.env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY).env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY), dir.into(), false)
+        let mut server =
+            Server::run(command.env("AWS_ACCESS_KEY_ID", s3::ACCESS_KEY).env("AWS_SECRET_ACCESS_KEY", s3::SECRET_KEY), dir.into(), false);
+        server.backend_args = vec!["--database".into(), database.into()];
+        server
     }
 
     fn command(dir: &Path, serve_args: &[&str], stderr: Stdio, log_level: &str) -> Command {
@@ -138,7 +149,7 @@ impl Server {
         if check_health {
             assert_eq!(http.get(format!("{base}/healthz")).send().unwrap().status(), 200);
         }
-        Server { base, addr, dir, child, http }
+        Server { base, addr, dir, child, http, backend_args: Vec::new() }
     }
 
     pub fn pid(&self) -> u32 {
@@ -170,11 +181,11 @@ impl Server {
 
     /// Adds a user with the CLI beside the running server; answers the token.
     pub fn user(&self, name: &str, role: &str) -> String {
-        add_user(self.dir.path(), name, role, &[])
+        self.user_with(name, role, &[])
     }
 
     pub fn user_with(&self, name: &str, role: &str, extra: &[&str]) -> String {
-        add_user(self.dir.path(), name, role, extra)
+        add_user_over(self.dir.path(), &self.backend_args, name, role, extra)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -255,9 +266,9 @@ impl Server {
         answer.json().unwrap()
     }
 
-    /// Runs the server's CLI on this server's data directory.
+    /// Runs the server's CLI on this server's data (its database, wherever it is).
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        cli(self.dir.path(), args)
+        Command::new(bin()).arg("--data").arg(self.dir.path()).args(&self.backend_args).args(args).output().unwrap()
     }
 
     /// Runs the server's CLI on this server's data with `stdin` as its input.
@@ -316,14 +327,27 @@ pub fn cli(data: &Path, args: &[&str]) -> std::process::Output {
 /// Adds a user with the CLI; a department user's department is added
 /// first (as an admin would), named by its code.
 pub fn add_user(data: &Path, name: &str, role: &str, extra: &[&str]) -> String {
+    add_user_over(data, &[], name, role, extra)
+}
+
+/// The same over the backend that `backend_args` (`--database …`) name.
+fn add_user_over(data: &Path, backend_args: &[String], name: &str, role: &str, extra: &[&str]) -> String {
     if role == "department"
         && let Some(code) = extra.iter().position(|a| *a == "--department").and_then(|i| extra.get(i + 1))
     {
-        let added = cli(data, &["department", "add", "--code", code, "--name", code]);
+        let added = Command::new(bin())
+            .arg("--data")
+            .arg(data)
+            .args(backend_args)
+            .args(["department", "add", "--code", code, "--name", code])
+            .output()
+            .unwrap();
         assert!(added.status.success(), "department add failed: {}", String::from_utf8_lossy(&added.stderr));
     }
     let out = Command::new(bin())
-        .args(["--data", data.to_str().unwrap(), "user", "add", "--name", name, "--role", role, "--json"])
+        .args(["--data", data.to_str().unwrap()])
+        .args(backend_args)
+        .args(["user", "add", "--name", name, "--role", role, "--json"])
         .args(extra)
         .output()
         .unwrap();

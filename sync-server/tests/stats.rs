@@ -105,12 +105,24 @@ fn assert_same_figures(got: &Value, want: &Value, what: &str) {
 
 #[test]
 fn the_figures_agree_with_a_plain_recomputation() {
+    figures_agree(&|data, clock| Server::start_with(data, &["--test-clock", clock]));
+}
+
+/// The same history on PostgreSQL and S3: figures that agree with the same
+/// plain recomputation agree with SQLite's.
+#[test]
+fn the_figures_agree_on_postgresql_and_s3() {
+    let (database, bucket) = (postgres::fresh_database(), s3::bucket());
+    figures_agree(&|_, clock| Server::start_scaled_out_with(&database, &bucket, &["--test-clock", clock]));
+}
+
+fn figures_agree(start: &dyn Fn(&Path, &str) -> Server) {
     let data = tempfile::tempdir().unwrap();
     let clock_file = data.path().join("clock");
     let set = |t: DateTime<Utc>| std::fs::write(&clock_file, t.to_rfc3339_opts(SecondsFormat::Millis, true)).unwrap();
     let t0 = shanghai().with_ymd_and_hms(2026, 10, 1, 8, 0, 0).unwrap().with_timezone(&Utc);
     set(t0);
-    let server = Server::start_with(data.path(), &["--test-clock", clock_file.to_str().unwrap()]);
+    let server = start(data.path(), clock_file.to_str().unwrap());
     let grid = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/grids/xixian.geojson");
     assert!(server.cli(&["grid", "import", grid.to_str().unwrap()]).status.success());
     let coco = server.user("coco", "coordinator");

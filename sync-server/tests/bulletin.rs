@@ -174,13 +174,24 @@ fn assert_same(got: &Value, want: &Value, what: &str) {
 
 #[test]
 fn the_bulletin_and_the_ranking_agree_with_a_plain_recomputation() {
+    the_bulletin_and_the_ranking_agree_with_a_plain_recomputation_over(&|data, args| Server::start_with(data, args));
+}
+
+/// The same history over PostgreSQL and S3: the same bulletin and ranking.
+#[test]
+fn the_bulletin_and_the_ranking_agree_with_a_plain_recomputation_on_postgresql_and_s3() {
+    let (database, bucket) = (postgres::fresh_database(), s3::bucket());
+    the_bulletin_and_the_ranking_agree_with_a_plain_recomputation_over(&|_, args| Server::start_scaled_out_with(&database, &bucket, args));
+}
+
+fn the_bulletin_and_the_ranking_agree_with_a_plain_recomputation_over(start: &dyn Fn(&Path, &[&str]) -> Server) {
     let data = tempfile::tempdir().unwrap();
     let clock_file = data.path().join("clock");
     let set = |t: DateTime<Utc>| std::fs::write(&clock_file, t.to_rfc3339_opts(SecondsFormat::Millis, true)).unwrap();
     set(shanghai().with_ymd_and_hms(2026, 10, 15, 8, 0, 0).unwrap().with_timezone(&Utc));
     let weights = format!("closure={},rework={},on_time={}", WEIGHTS.1, WEIGHTS.2, WEIGHTS.0);
     let clock_arg = clock_file.to_str().unwrap();
-    let server = Server::start_with(data.path(), &["--test-clock", clock_arg, "--ranking-weights", &weights]);
+    let server = start(data.path(), &["--test-clock", clock_arg, "--ranking-weights", &weights]);
     let grid = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/grids/xixian.geojson");
     assert!(server.cli(&["grid", "import", grid.to_str().unwrap()]).status.success());
     let coco = server.user("coco", "coordinator");

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use suishoupai_server::testkit::{Api, Server, assert_error, photos, report};
+use suishoupai_server::testkit::{Api, Server, assert_error, photos, postgres, report, s3};
 
 fn ok(out: std::process::Output) -> String {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -15,7 +15,18 @@ fn ok(out: std::process::Output) -> String {
 
 #[test]
 fn the_ledgers_list_every_report_as_the_api_sees_it() {
-    let server = Server::start();
+    the_ledgers_list_every_report_as_the_api_sees_it_over(&|_, args| Server::start_with(tempfile::tempdir().unwrap(), args));
+}
+
+/// The same ledgers over PostgreSQL and S3.
+#[test]
+fn the_ledgers_list_every_report_as_the_api_sees_it_on_postgresql_and_s3() {
+    let (database, bucket) = (postgres::fresh_database(), s3::bucket());
+    the_ledgers_list_every_report_as_the_api_sees_it_over(&|_, args| Server::start_scaled_out_with(&database, &bucket, args));
+}
+
+fn the_ledgers_list_every_report_as_the_api_sees_it_over(start: &dyn Fn(&Path, &[&str]) -> Server) {
+    let server = start(Path::new(""), &[]);
     let grid = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/grids/xixian.geojson");
     ok(server.cli(&["grid", "import", grid.to_str().unwrap()]));
     let coordinator = server.user("zhao", "coordinator");

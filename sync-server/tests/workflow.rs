@@ -60,11 +60,22 @@ fn cli_ok(server: &Server, args: &[&str]) -> String {
 
 #[test]
 fn a_case_through_the_whole_cycle() {
+    a_case_through_the_whole_cycle_over(&|data, args| Server::start_with(data, args));
+}
+
+/// The same cycle over PostgreSQL and S3.
+#[test]
+fn a_case_through_the_whole_cycle_on_postgresql_and_s3() {
+    let (database, bucket) = (postgres::fresh_database(), s3::bucket());
+    a_case_through_the_whole_cycle_over(&|_, args| Server::start_scaled_out_with(&database, &bucket, args));
+}
+
+fn a_case_through_the_whole_cycle_over(start: &dyn Fn(&Path, &[&str]) -> Server) {
     let data = tempfile::tempdir().unwrap();
     let clock = Clock { file: data.path().join("clock"), now: std::cell::Cell::new(Utc::now()) };
     clock.set(Utc::now());
     let clock_arg = clock.file.to_str().unwrap().to_owned();
-    let server = Server::start_with(data.path(), &["--test-clock", &clock_arg]);
+    let server = start(data.path(), &["--test-clock", &clock_arg]);
 
     // The admin sets up the grid, the departments and a route.
     let grid = grids_dir().join("xixian.geojson");

@@ -29,6 +29,19 @@ static DATABASES: AtomicU32 = AtomicU32::new(0);
 
 /// The URL of a new, empty database on this process's cluster, started
 /// on first use.
+/// Restarts the process's cluster (`pg_ctl restart -m fast`: every
+/// connection is cut, as in a database failover or an upgrade), waiting
+/// until it takes connections again. Every test of the process shares the
+/// cluster: a test that restarts it belongs in a test binary of its own.
+pub fn restart() {
+    let cluster = CLUSTER.get().expect("a database was made on the cluster before restarting it");
+    let data = cluster.dir.join("data");
+    // A log file, as at the start: a postmaster writing to this pipe would hold it open.
+    let log = cluster.dir.join("server.log");
+    let restarted = cluster.command("pg_ctl").arg("-D").arg(&data).arg("-l").arg(&log).args(["-m", "fast", "-w", "restart"]).output();
+    check("pg_ctl restart", restarted);
+}
+
 pub fn fresh_database() -> String {
     let cluster = CLUSTER.get_or_init(Cluster::start);
     let name = format!("t_{}", DATABASES.fetch_add(1, Ordering::Relaxed));

@@ -109,7 +109,10 @@ pub struct ServeOptions {
 /// Serves until SIGINT or SIGTERM. Prints `listening on http://IP:PORT` once
 /// the socket is bound, so that a caller who asked for port 0 learns the port.
 pub async fn serve(data: &Path, options: ServeOptions) -> Result<()> {
-    let state = open_with(data, &options.backends, options.settings)?;
+    // Opening PostgreSQL blocks on a runtime of its own (connecting and
+    // migrating), which tokio forbids on an async worker thread unless
+    // that thread is first handed over to blocking work.
+    let state = tokio::task::block_in_place(|| open_with(data, &options.backends, options.settings))?;
     // Uploads abandoned while the server was down go before it serves.
     housekeeping::sweep_uploads(&state).await?;
     let listen = &options.listen;

@@ -87,18 +87,26 @@ impl Server {
     /// request would drown the test output) unless SUISHOUPAI_LOG says more.
     pub fn start_with(dir: impl Into<DataDir>, serve_args: &[&str]) -> Server {
         let level = std::env::var("SUISHOUPAI_LOG").unwrap_or_else(|_| "warn".into());
-        Server::spawn(dir.into(), serve_args, Stdio::inherit(), &level)
+        Server::spawn(dir.into(), serve_args, &[], Stdio::inherit(), &level)
+    }
+
+    /// With more `serve` arguments and environment variables (the AWS
+    /// credentials of a server over a bucket).
+    pub fn start_with_env(dir: impl Into<DataDir>, serve_args: &[&str], env: &[(&str, &str)]) -> Server {
+        let level = std::env::var("SUISHOUPAI_LOG").unwrap_or_else(|_| "warn".into());
+        Server::spawn(dir.into(), serve_args, env, Stdio::inherit(), &level)
     }
 
     /// With the server's whole log (its stderr, requests included) written to `log`.
     pub fn start_logging_to(dir: impl Into<DataDir>, serve_args: &[&str], log: &Path) -> Server {
-        Server::spawn(dir.into(), serve_args, std::fs::File::create(log).unwrap().into(), "info")
+        Server::spawn(dir.into(), serve_args, &[], std::fs::File::create(log).unwrap().into(), "info")
     }
 
-    fn spawn(dir: DataDir, serve_args: &[&str], stderr: Stdio, log_level: &str) -> Server {
+    fn spawn(dir: DataDir, serve_args: &[&str], env: &[(&str, &str)], stderr: Stdio, log_level: &str) -> Server {
         let mut child = Command::new(bin())
             .args(["--data", dir.path().to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
             .args(serve_args)
+            .envs(env.iter().copied())
             .env("SUISHOUPAI_LOG", log_level)
             .stdout(Stdio::piped())
             .stderr(stderr)

@@ -1,8 +1,9 @@
 //! Copies a SQLite deployment's rows into an empty PostgreSQL database,
 //! table by table, in one PostgreSQL transaction: the copy is whole or
 //! nothing. It knows both schemas (SQLite's after its migration 0010, this
-//! backend's 0001) and names every column on both sides, so that a column
-//! added to one and not the other fails here rather than being dropped.
+//! backend's 0001) and names every column on both sides; a table or a
+//! column it does not name, on either side, is refused before anything is
+//! copied rather than dropped.
 //!
 //! What is not copied, and why:
 //! - SQLite's R*Tree `report_places`: PostgreSQL has no such table (its
@@ -273,6 +274,7 @@ async fn copy(client: &Client, sqlite: &rusqlite::Connection) -> StorageResult<I
             "the target PostgreSQL database already holds users or reports; move into an empty database (nothing was changed)".into(),
         ));
     }
+    check_schemas(client, sqlite).await?;
     for (table, trigger) in TRIGGERS {
         client.batch_execute(&format!("ALTER TABLE {table} DISABLE TRIGGER {trigger}")).await?;
     }
@@ -314,6 +316,64 @@ async fn copy(client: &Client, sqlite: &rusqlite::Connection) -> StorageResult<I
     }
     let uploads_not_copied = sqlite_count(sqlite, "SELECT count(*) FROM uploads")?;
     Ok(Imported { tables, uploads_not_copied, reports_sha256, events_sha256 })
+}
+
+/// Tables that are not copied row for row: SQLite's own, its R*Tree and
+/// uploads under way (see the module's doc), the versions made here.
+const NOT_COPIED_SQLITE: &[&str] = &["meta", "uploads"];
+const NOT_COPIED_POSTGRES: &[&str] = &["meta", "uploads", "action_ids", "schema_version"];
+
+/// Refuses a schema on either side with a table or a column that the
+/// copy does not name: it would be dropped silently otherwise.
+async fn check_schemas(client: &Client, sqlite: &rusqlite::Connection) -> StorageResult<()> {
+    use std::collections::BTreeSet;
+    let unknown = |what: String| {
+        StorageError::Backend(format!("the move does not know {what} (a schema newer than this tool's?); nothing was changed"))
+    };
+    let known: BTreeSet<&str> = TABLES.iter().map(|t| t.name).collect();
+    let sqlite_tables: Vec<String> = sqlite
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'report_places%'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if let Some(table) = sqlite_tables.iter().find(|t| !known.contains(t.as_str()) && !NOT_COPIED_SQLITE.contains(&t.as_str())) {
+        return Err(unknown(format!("SQLite's table {table}")));
+    }
+    let postgres_tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if let Some(table) = postgres_tables.iter().find(|t| !known.contains(t.as_str()) && !NOT_COPIED_POSTGRES.contains(&t.as_str())) {
+        return Err(unknown(format!("PostgreSQL's table {table}")));
+    }
+    for table in TABLES {
+        let named: BTreeSet<&str> = table.columns.iter().map(|(_, from, _)| *from).filter(|c| *c != "rowid").collect();
+        let in_sqlite: BTreeSet<String> = sqlite
+            .prepare("SELECT name FROM pragma_table_info(?1)")?
+            .query_map([table.name], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if in_sqlite.iter().map(String::as_str).collect::<BTreeSet<_>>() != named {
+            return Err(unknown(format!("SQLite's columns of {} ({in_sqlite:?})", table.name)));
+        }
+        let named: BTreeSet<&str> = table.columns.iter().map(|(to, _, _)| *to).collect();
+        let in_postgres: BTreeSet<String> = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
+                &[&table.name],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        if in_postgres.iter().map(String::as_str).collect::<BTreeSet<_>>() != named {
+            return Err(unknown(format!("PostgreSQL's columns of {} ({in_postgres:?})", table.name)));
+        }
+    }
+    Ok(())
 }
 
 fn mismatch(detail: String) -> StorageError {

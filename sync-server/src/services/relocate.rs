@@ -60,6 +60,7 @@ pub struct PhotosMoved {
     pub copied: u64,
     /// Found in the bucket already (a run before this one), and checked.
     pub already_there: u64,
+    /// Thumbnails copied (one the bucket had already is kept).
     pub thumbnails: u64,
     pub bytes_copied: u64,
 }
@@ -145,11 +146,13 @@ fn copy_photos(source: &rusqlite::Connection, from: &dyn Blobs, to: &dyn Blobs) 
                 }
             }
             // A thumbnail is the server's own rendition, filed under the
-            // photo's name, and made again where missing: copied when there.
-            if let Some(thumbnail) = from.get(BlobKind::Thumbnail, sha)? {
-                if to.get(BlobKind::Thumbnail, sha)?.is_none() {
-                    to.put(BlobKind::Thumbnail, sha, &thumbnail)?;
-                }
+            // photo's name, and made again where missing: copied when there,
+            // checked by reading it back.
+            // One the bucket has already (made by a server over it) is kept.
+            if let Some(thumbnail) = from.get(BlobKind::Thumbnail, sha)?
+                && to.get(BlobKind::Thumbnail, sha)?.is_none()
+            {
+                to.put(BlobKind::Thumbnail, sha, &thumbnail)?;
                 let back = to.get(BlobKind::Thumbnail, sha)?.unwrap_or_default();
                 if sha256_hex(&back) != sha256_hex(&thumbnail) {
                     return Err(Error::DamagedPhoto {

@@ -87,6 +87,11 @@ pub enum Error {
     #[error("a user named `{0}` already exists")]
     DuplicateUser(String),
 
+    /// A stored photo whose bytes are not its name (changed or damaged
+    /// where it is kept), found while copying it.
+    #[error("photo {expected} in {place} has sha256 {actual}: its bytes were changed or damaged")]
+    DamagedPhoto { expected: String, actual: String, place: String },
+
     /// Storage failed: the detail goes to the log, not the client.
     #[error("storage: {0}")]
     Storage(#[from] StorageError),

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use suishoupai_core::Crs;
 use suishoupai_server::auth::Role;
+use suishoupai_server::backends::Database;
 use suishoupai_server::clock::Clock;
-use suishoupai_server::services::{bulletin, catalog, grids, ledger, users};
+use suishoupai_server::services::{bulletin, catalog, grids, ledger, relocate, users};
 use suishoupai_server::state::{DailyQuota, Tiles};
 use suishoupai_server::storage::{self, Department, Route, Storage};
 use suishoupai_server::{Backends, ConnectionLimits, Error, Result, ServeOptions, Settings};
@@ -117,6 +118,29 @@ enum Command {
     Restore {
         #[arg(long, value_name = "DIR")]
         from: PathBuf,
+    },
+    /// Move this data directory's deployment (its SQLite database and photo
+    /// directory) to an empty PostgreSQL database and a photo bucket: every
+    /// photo the database names is copied and checked against its sha256,
+    /// then every row in one PostgreSQL transaction, checked by counts and
+    /// hashes before it commits. Stop every server of this data directory
+    /// first: what one writes meanwhile is not moved. The data directory is
+    /// left as it was. Uploads under way are not moved (devices start them
+    /// again). A failed move leaves the database empty: run it again.
+    Move {
+        /// The target: an empty PostgreSQL database (the schema is made).
+        #[arg(long, value_name = "URL")]
+        to_database: String,
+        /// The photos' target: s3://BUCKET (credentials from AWS_ACCESS_KEY_ID
+        /// and AWS_SECRET_ACCESS_KEY), or a directory.
+        #[arg(long, value_name = "s3://BUCKET|DIR")]
+        to_photos: String,
+        /// The address of an S3-compatible server for --to-photos.
+        #[arg(long, value_name = "URL")]
+        to_s3_endpoint: Option<String>,
+        /// Print what was moved as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Manage users; works while the server runs.
     #[command(subcommand)]
@@ -454,6 +478,33 @@ fn run(cli: Cli) -> Result<()> {
         Command::Backup { .. } | Command::Restore { .. } if !backends.is_local(&cli.data) => Err(Error::BadRequest(
             "backup and restore copy a data directory's SQLite file and photos; back up PostgreSQL with pg_dump and a bucket with its own replication (see the README)".into(),
         )),
+        Command::Move { .. } if !backends.is_local(&cli.data) => Err(Error::BadRequest(
+            "move copies the data directory's SQLite database and photos: name the target with --to-database and --to-photos, not --database or --photos".into(),
+        )),
+        Command::Move { to_database, to_photos, to_s3_endpoint, json } => {
+            let to = Backends::parse(&cli.data, Some(&to_database), Some(&to_photos), to_s3_endpoint.as_deref())?;
+            if to.database == Database::Sqlite {
+                return Err(Error::BadRequest("--to-database must be a postgres:// URL".into()));
+            }
+            eprintln!("moving {} to {}; every server of this data directory must be stopped", cli.data.display(), to.describe(&cli.data));
+            let moved = relocate::move_deployment(&cli.data, &to)?;
+            if json {
+                return print_json(&moved);
+            }
+            for (table, rows) in &moved.tables {
+                println!("{table}\t{rows}");
+            }
+            let p = &moved.photos;
+            println!(
+                "moved and verified: {} photos ({} copied, {} already there, {} thumbnails), reports {}, events {}",
+                p.named, p.copied, p.already_there, p.thumbnails, moved.reports_sha256, moved.events_sha256
+            );
+            if moved.uploads_not_moved > 0 {
+                println!("{} upload(s) under way were not moved; their devices start them again", moved.uploads_not_moved);
+            }
+            println!("start the servers with --database and --photos naming the new places; the data directory is as it was");
+            Ok(())
+        }
         Command::Backup { out } => print_json(&suishoupai_server::backup(&cli.data, &out)?),
         Command::Restore { from } => print_json(&suishoupai_server::restore(&from, &cli.data)?),
         Command::Ledger(command) => run_ledger(&*storage()?, command),

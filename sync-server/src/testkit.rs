@@ -89,12 +89,19 @@ impl Server {
     /// request would drown the test output) unless SUISHOUPAI_LOG says more.
     pub fn start_with(dir: impl Into<DataDir>, serve_args: &[&str]) -> Server {
         let level = std::env::var("SUISHOUPAI_LOG").unwrap_or_else(|_| "warn".into());
-        Server::spawn(dir.into(), serve_args, Stdio::inherit(), &level)
+        Server::spawn(dir.into(), serve_args, &[], Stdio::inherit(), &level)
+    }
+
+    /// With more `serve` arguments and environment variables (the AWS
+    /// credentials of a server over a bucket).
+    pub fn start_with_env(dir: impl Into<DataDir>, serve_args: &[&str], env: &[(&str, &str)]) -> Server {
+        let level = std::env::var("SUISHOUPAI_LOG").unwrap_or_else(|_| "warn".into());
+        Server::spawn(dir.into(), serve_args, env, Stdio::inherit(), &level)
     }
 
     /// With the server's whole log (its stderr, requests included) written to `log`.
     pub fn start_logging_to(dir: impl Into<DataDir>, serve_args: &[&str], log: &Path) -> Server {
-        Server::spawn(dir.into(), serve_args, std::fs::File::create(log).unwrap().into(), "info")
+        Server::spawn(dir.into(), serve_args, &[], std::fs::File::create(log).unwrap().into(), "info")
     }
 
     /// Over PostgreSQL and a bucket of the test S3 server ([`s3`]), with
@@ -131,9 +138,9 @@ impl Server {
         command
     }
 
-    fn spawn(dir: DataDir, serve_args: &[&str], stderr: Stdio, log_level: &str) -> Server {
+    fn spawn(dir: DataDir, serve_args: &[&str], env: &[(&str, &str)], stderr: Stdio, log_level: &str) -> Server {
         let mut command = Server::command(dir.path(), serve_args, stderr, log_level);
-        Server::run(&mut command, dir, true)
+        Server::run(command.envs(env.iter().copied()), dir, true)
     }
 
     fn run(command: &mut Command, dir: DataDir, check_health: bool) -> Server {

@@ -34,7 +34,7 @@ pub fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
         Error::InvalidTransition { .. } => (StatusCode::CONFLICT, "invalid_transition"),
         Error::MissingPhotos { .. } => (StatusCode::CONFLICT, "missing_photos"),
         Error::ActionConflict(_) => (StatusCode::CONFLICT, "action_conflict"),
-        Error::Storage(_) | Error::PhotoStore { .. } | Error::Io { .. } | Error::Internal(_) => {
+        Error::Storage(_) | Error::PhotoStore { .. } | Error::Io { .. } | Error::DamagedPhoto { .. } | Error::Internal(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
     }

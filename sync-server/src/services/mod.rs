@@ -16,6 +16,7 @@ pub mod photos;
 pub mod push;
 pub mod quotas;
 pub mod ranking;
+pub mod relocate;
 pub mod reports;
 pub mod sessions;
 pub mod sign_in;

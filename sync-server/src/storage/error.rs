@@ -35,6 +35,11 @@ pub enum StorageError {
     #[error("the database is unavailable: {0}")]
     Unavailable(#[from] deadpool_postgres::PoolError),
 
+    /// A database that must be empty for this (the target of `move`)
+    /// holds data already: nothing was changed.
+    #[error("{0}")]
+    NotEmpty(String),
+
     /// What this backend does not do (a PostgreSQL backup is `pg_dump`'s).
     #[error("{0}")]
     Unsupported(String),

@@ -39,6 +39,9 @@ pub fn server() -> &'static S3Server {
     SERVER.get_or_init(|| {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         // As a module: pip's console script may not be on PATH yet (pyenv's shims).
+        // Never waited for: it lives as long as the test process, which
+        // kills it as it exits (`stop_at_exit`).
+        #[allow(clippy::zombie_processes)]
         let child = Command::new("python3")
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())

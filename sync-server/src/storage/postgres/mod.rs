@@ -14,6 +14,7 @@
 //! CLI and tests' own threads, never from an async worker thread, where
 //! blocking would stall the server (tokio refuses it with a panic).
 
+mod import;
 mod migrate;
 mod txn;
 
@@ -29,6 +30,7 @@ use tokio::runtime::Handle;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
+pub use self::import::Imported;
 pub use self::migrate::{LATEST_VERSION, MIGRATIONS};
 use self::txn::{Failure, PgTxn};
 use crate::storage::error::postgres_unavailable;
@@ -104,6 +106,21 @@ impl PostgresStorage {
         let client = storage.block_on(storage.pool.get())?;
         storage.block_on(migrate::run(&client, MIGRATIONS))?;
         Ok(storage)
+    }
+
+    /// Copies a SQLite deployment's rows (`sqlite`, best inside a read
+    /// transaction) into this database, which must hold no user and no
+    /// report, in one transaction checked by counts and hashes before it
+    /// commits (see `import.rs`). No server may use either meanwhile.
+    pub fn import_from_sqlite(&self, sqlite: &rusqlite::Connection) -> StorageResult<Imported> {
+        let client = self.block_on(self.pool.get())?;
+        let imported = self.block_on(import::import(&client, sqlite));
+        if imported.is_err() {
+            // Whatever state the failure left the connection in, it is not
+            // handed to another caller.
+            drop(Object::take(client));
+        }
+        imported
     }
 
     /// Runs `future` to its end on the storage's runtime, from a thread

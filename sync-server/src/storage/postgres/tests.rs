@@ -424,3 +424,44 @@ fn a_swallowed_statement_failure_commits_nothing() {
     assert!(matches!(outcome, Err(StorageError::Backend(_))), "{outcome:?}");
     assert_eq!(read(&storage, |tx| tx.user_by_name("ana")).unwrap(), None);
 }
+
+/// `import_from_sqlite` (what `move` runs): refuses a target that holds
+/// users, and a SQLite schema with a column it does not name, changing
+/// nothing; moves the events' sequence past SQLite's AUTOINCREMENT mark.
+#[test]
+fn an_import_refuses_a_used_target_and_an_unknown_column_and_never_reuses_an_event_number() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let sqlite = crate::storage::sqlite::SqliteStorage::open(dir.path()).unwrap();
+        coordinator_in(&sqlite);
+    }
+    let file = dir.path().join(crate::storage::sqlite::DATABASE_FILE);
+    let source = rusqlite::Connection::open(&file).unwrap();
+    // As if the newest events had been deleted: numbers up to 41 were used.
+    source.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('events', 41)", []).unwrap();
+
+    let used = connect(&fresh_database());
+    coordinator(&used);
+    assert!(matches!(used.import_from_sqlite(&source), Err(StorageError::NotEmpty(_))));
+    assert_eq!(read(&used, |tx| tx.users()).unwrap().len(), 1, "nothing was added");
+
+    let storage = connect(&fresh_database());
+    let imported = storage.import_from_sqlite(&source).unwrap();
+    assert!(imported.tables.contains(&("users".to_owned(), 1)), "{imported:?}");
+    let client = storage.block_on(storage.pool.get()).unwrap();
+    let next: i64 = storage.block_on(client.query_one("SELECT nextval(pg_get_serial_sequence('events', 'seq'))", &[])).unwrap().get(0);
+    assert_eq!(next, 42);
+    let next: i64 = storage.block_on(client.query_one("SELECT nextval(pg_get_serial_sequence('users', 'id'))", &[])).unwrap().get(0);
+    assert_eq!(next, 2, "past the user copied");
+
+    source.execute_batch("ALTER TABLE users ADD COLUMN nickname TEXT").unwrap();
+    let fresh = connect(&fresh_database());
+    let refused = fresh.import_from_sqlite(&source).unwrap_err().to_string();
+    assert!(refused.contains("does not know") && refused.contains("users"), "{refused}");
+    assert!(read(&fresh, |tx| tx.users()).unwrap().is_empty());
+}
+
+fn coordinator_in(storage: &dyn Storage) -> User {
+    let new = NewUser { name: "coco".into(), role: Role::Coordinator, grid_id: None, department: None };
+    write(storage, |tx| tx.insert_user(&new, AT)).unwrap()
+}

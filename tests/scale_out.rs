@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 use suishoupai_tests::proxy::{Faults, Proxy};
 use suishoupai_tests::testkit::{postgres, s3};
-use suishoupai_tests::{Api, Server, cli, kill_syncs_mid_run, photo, server_path};
+use suishoupai_tests::{Api, Server, cli, kill_syncs_mid_run, photo, server_path, spawn_sync};
 
 const PHOTOS: &[&str] = &["google_pixel_N_E.jpg", "kodak_cx7530_S_E_tiny.jpg", "nikon_coolpixp6000_N_E.jpg", "canon_eos600d_N_W.jpg"];
 
@@ -102,28 +102,14 @@ fn devices_sync_to_either_instance_through_kills_and_a_database_restart() {
         });
         // Syncs killed at random moments, and instance A killed mid-sync.
         kill_syncs_mid_run(device.path(), &proxy, 2, 400_000, 5);
-        let mut syncing = std::process::Command::new(suishoupai_tests::cli_path())
-            .arg("--data")
-            .arg(device.path())
-            .args(["sync", "--json"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut syncing = spawn_sync(device.path());
         std::thread::sleep(Duration::from_millis(150));
         let replacement = Server::start_scaled_out(&database, &bucket);
         addrs.lock().unwrap()[0] = replacement.addr;
         std::mem::replace(&mut a, replacement).kill();
         wait_at_most(&mut syncing, Duration::from_secs(5));
         // PostgreSQL restarted while a sync runs: its connections all cut.
-        let mut syncing = std::process::Command::new(suishoupai_tests::cli_path())
-            .arg("--data")
-            .arg(device.path())
-            .args(["sync", "--json"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut syncing = spawn_sync(device.path());
         std::thread::sleep(Duration::from_millis(100));
         postgres::restart();
         wait_at_most(&mut syncing, Duration::from_secs(5));

@@ -208,14 +208,7 @@ fn a_server_killed_during_push_loses_nothing_it_acknowledged() {
     let proxy = Proxy::start(server.addr, Faults { cut_probability: 0.0, cut_within_bytes: 0, delay_ms: 3 }, 3);
     login(device.path(), &proxy.url(), &token);
 
-    let mut syncing = Command::new(suishoupai_tests::cli_path())
-        .arg("--data")
-        .arg(device.path())
-        .args(["sync", "--json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut syncing = suishoupai_tests::spawn_sync(device.path());
     // Kill the server once the device has had some reports acknowledged.
     let start = Instant::now();
     let acknowledged = loop {

@@ -151,19 +151,17 @@ pub fn output(cmd: &mut Command) -> Output {
 /// bytes through `proxy`: inside its uploads, its pushes or its actions,
 /// whatever the machine's speed. Answers how many kills landed while the
 /// run was still going (a run that finished first proves nothing).
+/// `suishoupai sync` on `device` in the background, its output dropped.
+pub fn spawn_sync(device: &Path) -> std::process::Child {
+    Command::new(cli_path()).arg("--data").arg(device).args(["sync", "--json"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
 pub fn kill_syncs_mid_run(device: &Path, proxy: &proxy::Proxy, kills: usize, max_bytes: u64, mut seed: u64) -> usize {
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
     let mut mid_run = 0;
     for _ in 0..kills {
-        let mut child = Command::new(cli_path())
-            .arg("--data")
-            .arg(device)
-            .args(["sync", "--json"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_sync(device);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;

@@ -33,6 +33,7 @@
 //!
 //! Calls block; the HTTP layer makes them on the blocking pool.
 
+mod codes;
 #[cfg(test)]
 mod contract;
 mod error;

@@ -35,11 +35,12 @@ use tokio_postgres::types::ToSql;
 
 use super::is_retryable;
 use crate::model::{Role, Scope, User};
+use crate::storage::codes::{decode_refusal, encode_refusal, parse_action, parse_role, parse_status};
 use crate::storage::{
     CaseHistory, CaseState, ChangeBatch, Credentials, Department, DeviceToken, ExistingReport, GridCell, HistoryEntry, LedgerRecord,
     LocatedReport, Near, NearbyReport, NewEvent, NewRefusal, NewReportRow, NewSession, NewUser, OpenUploads, PhotoMeta, ReadTxn,
-    RecordedAction, Refusal, ReportFilter, ReportKey, ReportPage, Route, Sent, SessionRow, StorageError, StorageResult, StoredReport,
-    TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
+    RecordedAction, ReportFilter, ReportKey, ReportPage, Route, Sent, SessionRow, StorageError, StorageResult, StoredReport, TaskOwner,
+    TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
 };
 
 /// The advisory lock key that serialises event-appending transactions
@@ -225,18 +226,6 @@ fn make_user(row: &Row) -> StorageResult<User> {
     let role: String = row.try_get(2)?;
     let role = Role::from_code(&role).ok_or_else(|| StorageError::corrupt("role", &role))?;
     Ok(User { id: row.try_get(0)?, name: row.try_get(1)?, role, grid_id: row.try_get(3)?, department: row.try_get(4)? })
-}
-
-fn parse_status(code: &str) -> StorageResult<ReportStatus> {
-    ReportStatus::from_code(code).map_err(|e| StorageError::corrupt("status", e))
-}
-
-fn parse_role(code: &str) -> StorageResult<Role> {
-    Role::from_code(code).ok_or_else(|| StorageError::corrupt("role", code))
-}
-
-fn parse_action(code: Option<String>) -> StorageResult<Option<Action>> {
-    code.map(|c| Action::from_code(&c).map_err(|e| StorageError::corrupt("action", e))).transpose()
 }
 
 /// A count or size the schema keeps as BIGINT, where Rust has it unsigned.
@@ -664,20 +653,7 @@ impl ReadTxn for PgTxn<'_> {
         };
         let (error, message, case_status, allowed): (String, String, Option<String>, String) =
             (r.try_get(3)?, r.try_get(4)?, r.try_get(5)?, r.try_get(6)?);
-        let refusal = match (error.as_str(), case_status) {
-            ("bad_request", _) => Refusal::BadRequest(message),
-            ("forbidden", _) => Refusal::Forbidden(message),
-            ("invalid_transition", Some(status)) => Refusal::InvalidTransition {
-                message,
-                status: parse_status(&status)?,
-                allowed: allowed
-                    .split(',')
-                    .filter(|code| !code.is_empty())
-                    .map(|code| Action::from_code(code).map_err(|e| StorageError::corrupt("action", e)))
-                    .collect::<StorageResult<_>>()?,
-            },
-            (other, _) => return Err(StorageError::corrupt("error", format!("unknown refusal `{other}`"))),
-        };
+        let refusal = decode_refusal(&error, message, case_status, &allowed)?;
         Ok(Some(RecordedAction {
             report_id: r.try_get(0)?,
             actor_id: r.try_get(1)?,
@@ -1033,13 +1009,7 @@ impl WriteTxn for PgTxn<'_> {
     }
 
     fn record_refusal(&mut self, refused: &NewRefusal) -> StorageResult<()> {
-        let (error, message, status, allowed) = match refused.refusal {
-            Refusal::BadRequest(message) => ("bad_request", message, None, String::new()),
-            Refusal::Forbidden(message) => ("forbidden", message, None, String::new()),
-            Refusal::InvalidTransition { message, status, allowed } => {
-                ("invalid_transition", message, Some(status.code()), allowed.iter().map(|a| a.code()).collect::<Vec<_>>().join(","))
-            }
-        };
+        let (error, message, status, allowed) = encode_refusal(refused.refusal);
         self.take_action_id(refused.action_id)?;
         self.execute(
             "INSERT INTO refused_actions (action_id, report_id, actor_id, content_sha256, error, message, case_status, allowed, refused_ms)
@@ -1050,7 +1020,7 @@ impl WriteTxn for PgTxn<'_> {
                 &refused.actor_id,
                 &refused.content_sha256,
                 &error,
-                message,
+                &message,
                 &status,
                 &allowed,
                 &refused.refused_ms,

@@ -10,11 +10,12 @@ use suishoupai_core::protocol::{Change, WireReport};
 use suishoupai_core::{Action, ReportStatus};
 
 use crate::model::{Role, Scope, User};
+use crate::storage::codes::{decode_refusal, encode_refusal, parse_action, parse_role, parse_status};
 use crate::storage::{
     CaseHistory, CaseState, ChangeBatch, Credentials, Department, DeviceToken, ExistingReport, GridCell, HistoryEntry, LedgerRecord,
     LocatedReport, Near, NearbyReport, NewEvent, NewRefusal, NewReportRow, NewSession, NewUser, OpenUploads, PhotoMeta, ReadTxn,
-    RecordedAction, Refusal, ReportFilter, ReportKey, ReportPage, Route, Sent, SessionRow, StorageError, StorageResult, StoredReport,
-    TaskOwner, TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
+    RecordedAction, ReportFilter, ReportKey, ReportPage, Route, Sent, SessionRow, StorageError, StorageResult, StoredReport, TaskOwner,
+    TokenOwner, UploadKey, UploadRow, UserListing, WriteTxn,
 };
 
 /// The statements a push runs for every report, kept prepared for the
@@ -142,20 +143,8 @@ fn make_user((id, name, role, grid_id, department): UserRow) -> StorageResult<Us
     Ok(User { id, name, role, grid_id, department })
 }
 
-fn parse_status(code: &str) -> StorageResult<ReportStatus> {
-    ReportStatus::from_code(code).map_err(|e| StorageError::corrupt("status", e))
-}
-
 fn photo_meta_row(r: &Row) -> rusqlite::Result<PhotoMeta> {
     Ok(PhotoMeta { sha256: r.get(0)?, bytes: r.get::<_, i64>(1)? as u64, width: r.get(2)?, height: r.get(3)?, phash: r.get(4)? })
-}
-
-fn parse_role(code: &str) -> StorageResult<Role> {
-    Role::from_code(code).ok_or_else(|| StorageError::corrupt("role", code))
-}
-
-fn parse_action(code: Option<String>) -> StorageResult<Option<Action>> {
-    code.map(|c| Action::from_code(&c).map_err(|e| StorageError::corrupt("action", e))).transpose()
 }
 
 fn upload_key_row(r: &Row) -> rusqlite::Result<UploadKey> {
@@ -610,20 +599,7 @@ impl ReadTxn for SqliteTxn<'_> {
         let Some((report_id, actor_id, content_sha256, error, message, case_status, allowed)) = refused else {
             return Ok(None);
         };
-        let refusal = match (error.as_str(), case_status) {
-            ("bad_request", _) => Refusal::BadRequest(message),
-            ("forbidden", _) => Refusal::Forbidden(message),
-            ("invalid_transition", Some(status)) => Refusal::InvalidTransition {
-                message,
-                status: parse_status(&status)?,
-                allowed: allowed
-                    .split(',')
-                    .filter(|code| !code.is_empty())
-                    .map(|code| Action::from_code(code).map_err(|e| StorageError::corrupt("action", e)))
-                    .collect::<StorageResult<_>>()?,
-            },
-            (other, _) => return Err(StorageError::corrupt("error", format!("unknown refusal `{other}`"))),
-        };
+        let refusal = decode_refusal(&error, message, case_status, &allowed)?;
         Ok(Some(RecordedAction { report_id, actor_id, content_sha256, refusal: Some(refusal) }))
     }
 
@@ -1002,13 +978,7 @@ impl WriteTxn for SqliteTxn<'_> {
     }
 
     fn record_refusal(&mut self, refused: &NewRefusal) -> StorageResult<()> {
-        let (error, message, status, allowed) = match refused.refusal {
-            Refusal::BadRequest(message) => ("bad_request", message, None, String::new()),
-            Refusal::Forbidden(message) => ("forbidden", message, None, String::new()),
-            Refusal::InvalidTransition { message, status, allowed } => {
-                ("invalid_transition", message, Some(status.code()), allowed.iter().map(|a| a.code()).collect::<Vec<_>>().join(","))
-            }
-        };
+        let (error, message, status, allowed) = encode_refusal(refused.refusal);
         self.conn
             .prepare_cached(
                 "INSERT INTO refused_actions (action_id, report_id, actor_id, content_sha256, error, message, case_status, allowed, refused_ms)

@@ -41,6 +41,7 @@ mod nginx;
 mod photos;
 mod process;
 mod report;
+mod scale;
 mod simulate;
 mod store;
 mod sync;
@@ -122,6 +123,9 @@ pub(crate) fn main() -> ExitCode {
     if mode == "simulate" {
         return simulate::simulate(&std::env::args().skip(2).collect::<Vec<_>>());
     }
+    if mode == "scale" {
+        return scale::scale();
+    }
     let console = mode == "console";
     let (ingest, store, sync, workflow) = match mode.as_str() {
         "ingest" => (true, false, false, false),
@@ -131,7 +135,7 @@ pub(crate) fn main() -> ExitCode {
         "console" => (false, false, false, false),
         "all" => (true, true, false, false),
         _ => {
-            eprintln!("usage: bench [ingest|store|sync|workflow|console|all]   (default: all = ingest + store)");
+            eprintln!("usage: bench [ingest|store|sync|workflow|console|scale|simulate|all]   (default: all = ingest + store)");
             return ExitCode::from(2);
         }
     };

@@ -1,0 +1,246 @@
+//! `bench -- scale`: the server over PostgreSQL and an S3 bucket (a
+//! throwaway cluster and moto's S3 server, both on this machine), one
+//! instance and two, beside anchors measured in the same run: a bare
+//! `tokio-postgres` loop writing the same rows into the same schema, and
+//! curl PUTting the same photo bytes to the same S3 server.
+
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use suishoupai_core::PreparedPhoto;
+use suishoupai_core::protocol::MAX_PUSH_REPORTS;
+use suishoupai_server::storage::postgres::{PostgresOptions, PostgresStorage};
+use suishoupai_tests::testkit::{self, postgres, s3};
+use suishoupai_tests::{Server, photos_dir, server_path};
+
+use crate::Result;
+use crate::report::{Figure, median, print_table, section};
+
+/// Reports a push run writes.
+const REPORTS: usize = 500;
+/// Runs a side; the median is the figure.
+const RUNS: usize = 3;
+
+pub(crate) fn scale() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nbench scale failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The test photos that prepare, distinct.
+fn renditions() -> Result<Vec<PreparedPhoto>> {
+    let mut out: Vec<PreparedPhoto> = Vec::new();
+    let mut paths: Vec<_> = std::fs::read_dir(photos_dir())?.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        if let Ok(prepared) = suishoupai_core::photo::prepare(&std::fs::read(&path)?) {
+            if !out.iter().any(|p| p.sha256 == prepared.sha256) {
+                out.push(prepared);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn user(database: &str, name: &str) -> Result<String> {
+    let dir = tempfile::tempdir()?;
+    let out = testkit::cli(dir.path(), &["--database", database, "user", "add", "--name", name, "--role", "resident", "--json"]);
+    if !out.status.success() {
+        return Err(format!("user add: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(serde_json::from_slice::<Value>(&out.stdout)?["token"].as_str().ok_or("a token")?.to_owned())
+}
+
+/// `REPORTS` new reports over `photos`, in push batches.
+fn batches(photos: &[PreparedPhoto]) -> Vec<Vec<Value>> {
+    let reports: Vec<Value> = (0..REPORTS)
+        .map(|i| {
+            let p = &photos[i % photos.len()];
+            let mut r = testkit::report(&[p]);
+            r["note"] = json!(format!("规模测试 {i}"));
+            r
+        })
+        .collect();
+    reports.chunks(MAX_PUSH_REPORTS).map(<[Value]>::to_vec).collect()
+}
+
+fn push_all(servers: &[&Server], token: &str, batches: &[Vec<Value>]) -> Result<Duration> {
+    let started = Instant::now();
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = servers
+            .iter()
+            .enumerate()
+            .map(|(n, server)| {
+                let mine: Vec<&Vec<Value>> = batches.iter().skip(n).step_by(servers.len()).collect();
+                scope.spawn(move || -> std::result::Result<(), String> {
+                    for batch in mine {
+                        let results = server.push(token, batch);
+                        if results.iter().any(|r| r["outcome"] != "accepted") {
+                            return Err(format!("a push was not accepted: {results:?}"));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().map_err(|_| "a push thread panicked")??;
+        }
+        Ok(())
+    })?;
+    Ok(started.elapsed())
+}
+
+/// The anchor: the rows a push writes (the report, its photo link, its
+/// `submitted` event), one transaction per batch, prepared statements,
+/// into a database migrated to the server's own schema.
+fn bare_loop(url: &str, photos: &[PreparedPhoto], batches: &[Vec<Value>]) -> Result<Duration> {
+    drop(PostgresStorage::connect(url, &PostgresOptions::default())?);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        client
+            .batch_execute("INSERT INTO users (id, name, role, created_at) VALUES (1, 'bench', 'resident', '2026-01-01T00:00:00.000Z')")
+            .await?;
+        for p in photos {
+            client
+                .execute(
+                    "INSERT INTO photos (sha256, bytes, width, height, received_at) VALUES ($1, $2, $3, $4, '2026-01-01T00:00:00.000Z')
+                     ON CONFLICT DO NOTHING",
+                    &[&p.sha256, &(p.rendition.len() as i64), &(p.width as i64), &(p.height as i64)],
+                )
+                .await?;
+        }
+        let started = Instant::now();
+        for batch in batches {
+            let tx = client.transaction().await?;
+            let report = tx
+                .prepare(
+                    "INSERT INTO reports (id, owner_id, content_sha256, body, category, created_at, created_ms, status, received_at,
+                                          received_ms, latitude, longitude, changed_ms)
+                     VALUES ($1, 1, $2, $3, $4, $5, $6, 'submitted', $5, $6, $7, $8, $6)",
+                )
+                .await?;
+            let photo = tx.prepare("INSERT INTO report_photos (report_id, position, sha256) VALUES ($1, 0, $2)").await?;
+            let event = tx
+                .prepare("INSERT INTO events (report_id, status, actor_id, at, actor_role) VALUES ($1, 'submitted', 1, $2, 'resident')")
+                .await?;
+            for r in batch {
+                let body = r.to_string();
+                let (id, created_at) = (r["id"].as_str().unwrap_or_default(), r["created_at"].as_str().unwrap_or_default());
+                let sha = suishoupai_core::photo::sha256_hex(body.as_bytes());
+                let (lat, lon) = (r["location"]["latitude"].as_f64(), r["location"]["longitude"].as_f64());
+                let category = r["category"].as_str().unwrap_or_default();
+                tx.execute(&report, &[&id, &sha, &body, &category, &created_at, &1_777_600_000_000i64, &lat, &lon]).await?;
+                tx.execute(&photo, &[&id, &r["photos"][0]["sha256"].as_str().unwrap_or_default()]).await?;
+                tx.execute(&event, &[&id, &created_at]).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok::<_, Box<dyn std::error::Error>>(started.elapsed())
+    })
+}
+
+/// The photo anchor: one curl process PUTting every rendition to the bucket.
+fn curl_put(dir: &Path, bucket: &suishoupai_server::blobs::s3::S3Location, photos: &[PreparedPhoto], run: usize) -> Result<Duration> {
+    let endpoint = bucket.endpoint.as_deref().ok_or("an endpoint")?;
+    let mut curl = Command::new("curl");
+    curl.args(["-sS", "--fail", "-o", "/dev/null"]);
+    for p in photos {
+        let file = dir.join(format!("{}.jpg", p.sha256));
+        if !file.exists() {
+            std::fs::write(&file, &p.rendition)?;
+        }
+        curl.arg("-T").arg(&file).arg(format!("{endpoint}/{}/anchor-{run}/{}.jpg", bucket.bucket, p.sha256));
+    }
+    let started = Instant::now();
+    let status = curl.stdout(Stdio::null()).status()?;
+    let took = started.elapsed();
+    if !status.success() {
+        return Err("curl PUT to the S3 server failed".into());
+    }
+    Ok(took)
+}
+
+fn run() -> Result<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("WARNING: bench built without --release: the figures below mean nothing.");
+    }
+    server_path();
+    section("Scale: PostgreSQL and S3 (a throwaway cluster and moto's S3 server on this machine)");
+    let photos = renditions()?;
+    let megabytes = photos.iter().map(|p| p.rendition.len()).sum::<usize>() as f64 / 1e6;
+    let tmp = tempfile::tempdir()?;
+    let mut figures = Vec::new();
+
+    // Photos: a fresh user and bucket a run, so every photo is new to the server.
+    let (mut uploads, mut curls) = (Vec::new(), Vec::new());
+    for run in 0..RUNS {
+        let (database, bucket) = (postgres::fresh_database(), s3::bucket());
+        let token = user(&database, "ana")?;
+        let server = Server::start_scaled_out(&database, &bucket);
+        let started = Instant::now();
+        for p in &photos {
+            server.upload_photo(&token, p);
+        }
+        uploads.push(started.elapsed());
+        curls.push(curl_put(tmp.path(), &bucket, &photos, run)?);
+    }
+    let (upload, curl) = (median(&uploads), median(&curls));
+    println!(
+        "{} photos ({megabytes:.1} MB) uploaded through one instance: {:.0} ms; curl PUT of the same bytes to the bucket: {:.0} ms",
+        photos.len(),
+        upload.as_secs_f64() * 1e3,
+        curl.as_secs_f64() * 1e3
+    );
+    figures.push(Figure {
+        name: format!("{} photos uploaded (resumable, checked, stored in S3)", photos.len()),
+        project: format!("{:.0} ms", upload.as_secs_f64() * 1e3),
+        anchor: format!("curl PUT to the bucket: {:.0} ms ({:.1}×)", curl.as_secs_f64() * 1e3, upload.as_secs_f64() / curl.as_secs_f64()),
+        target: "—".into(),
+        met: None,
+    });
+
+    // Pushes: the same 500 reports through one instance, then two at once.
+    let rate = |d: Duration| REPORTS as f64 / d.as_secs_f64();
+    let (mut one, mut two, mut bare) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        let (database, bucket) = (postgres::fresh_database(), s3::bucket());
+        let token = user(&database, "ana")?;
+        let quota = ["--daily-reports", "1000000"];
+        let (a, b) = (Server::start_scaled_out_with(&database, &bucket, &quota), Server::start_scaled_out_with(&database, &bucket, &quota));
+        for p in &photos {
+            a.upload_photo(&token, p);
+        }
+        push_all(&[&a], &token, &batches(&photos)[..1])?; // warm-up
+        one.push(push_all(&[&a], &token, &batches(&photos))?);
+        two.push(push_all(&[&a, &b], &token, &batches(&photos))?);
+        bare.push(bare_loop(&postgres::fresh_database(), &photos, &batches(&photos))?);
+    }
+    let (one, two, bare) = (median(&one), median(&two), median(&bare));
+    println!(
+        "push of {REPORTS} reports: one instance {:.0}/s, two instances {:.0}/s; bare tokio-postgres loop, same rows: {:.0}/s",
+        rate(one),
+        rate(two),
+        rate(bare)
+    );
+    for (name, took) in [("one instance", one), ("two instances at once", two)] {
+        figures.push(Figure {
+            name: format!("push of {REPORTS} reports on PostgreSQL, {name}"),
+            project: format!("{:.0} reports/s", rate(took)),
+            anchor: format!("bare tokio-postgres loop: {:.0}/s ({:.2}×)", rate(bare), rate(took) / rate(bare)),
+            target: "—".into(),
+            met: None,
+        });
+    }
+    println!("\n## Results\n");
+    print_table(&figures);
+    Ok(())
+}

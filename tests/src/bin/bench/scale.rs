@@ -39,10 +39,10 @@ fn renditions() -> Result<Vec<PreparedPhoto>> {
     let mut paths: Vec<_> = std::fs::read_dir(photos_dir())?.flatten().map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
-        if let Ok(prepared) = suishoupai_core::photo::prepare(&std::fs::read(&path)?) {
-            if !out.iter().any(|p| p.sha256 == prepared.sha256) {
-                out.push(prepared);
-            }
+        if let Ok(prepared) = suishoupai_core::photo::prepare(&std::fs::read(&path)?)
+            && !out.iter().any(|p| p.sha256 == prepared.sha256)
+        {
+            out.push(prepared);
         }
     }
     Ok(out)

@@ -13,7 +13,7 @@ use suishoupai_core::PreparedPhoto;
 use suishoupai_core::protocol::MAX_PUSH_REPORTS;
 use suishoupai_server::storage::postgres::{PostgresOptions, PostgresStorage};
 use suishoupai_tests::testkit::{self, postgres, s3};
-use suishoupai_tests::{Server, photos_dir, server_path};
+use suishoupai_tests::{Api, Server, photos_dir, server_path};
 
 use crate::Result;
 use crate::report::{Figure, median, print_table, section};
@@ -49,8 +49,12 @@ fn renditions() -> Result<Vec<PreparedPhoto>> {
 }
 
 fn user(database: &str, name: &str) -> Result<String> {
+    user_as(database, name, "resident")
+}
+
+fn user_as(database: &str, name: &str, role: &str) -> Result<String> {
     let dir = tempfile::tempdir()?;
-    let out = testkit::cli(dir.path(), &["--database", database, "user", "add", "--name", name, "--role", "resident", "--json"]);
+    let out = testkit::cli(dir.path(), &["--database", database, "user", "add", "--name", name, "--role", role, "--json"]);
     if !out.status.success() {
         return Err(format!("user add: {}", String::from_utf8_lossy(&out.stderr)).into());
     }
@@ -150,15 +154,25 @@ fn bare_loop(url: &str, photos: &[PreparedPhoto], batches: &[Vec<Value>]) -> Res
 
 /// The photo anchor: one curl process PUTting every rendition to the bucket.
 fn curl_put(dir: &Path, bucket: &suishoupai_server::blobs::s3::S3Location, photos: &[PreparedPhoto], run: usize) -> Result<Duration> {
-    let endpoint = bucket.endpoint.as_deref().ok_or("an endpoint")?;
-    let mut curl = Command::new("curl");
-    curl.args(["-sS", "--fail", "-o", "/dev/null"]);
+    let mut files = Vec::new();
     for p in photos {
         let file = dir.join(format!("{}.jpg", p.sha256));
         if !file.exists() {
             std::fs::write(&file, &p.rendition)?;
         }
-        curl.arg("-T").arg(&file).arg(format!("{endpoint}/{}/anchor-{run}/{}.jpg", bucket.bucket, p.sha256));
+        files.push(file);
+    }
+    curl_put_files(bucket, &files, run)
+}
+
+/// One curl process PUTting `files` to the bucket, each under its name.
+fn curl_put_files(bucket: &suishoupai_server::blobs::s3::S3Location, files: &[std::path::PathBuf], run: usize) -> Result<Duration> {
+    let endpoint = bucket.endpoint.as_deref().ok_or("an endpoint")?;
+    let mut curl = Command::new("curl");
+    curl.args(["-sS", "--fail", "-o", "/dev/null"]);
+    for file in files {
+        let name = file.file_name().and_then(|n| n.to_str()).ok_or("a file name")?;
+        curl.arg("-T").arg(file).arg(format!("{endpoint}/{}/anchor-{run}/{name}", bucket.bucket));
     }
     let started = Instant::now();
     let status = curl.stdout(Stdio::null()).status()?;
@@ -240,7 +254,102 @@ fn run() -> Result<()> {
             met: None,
         });
     }
+    bench_device_sync(tmp.path(), &mut figures)?;
     println!("\n## Results\n");
     print_table(&figures);
+    Ok(())
+}
+
+/// Two devices of 250 reports each (one distinct photo a report) syncing
+/// at once, both to one instance, then each to its own instance; beside
+/// curl PUTting the same 500 renditions to the bucket.
+fn bench_device_sync(tmp: &Path, figures: &mut Vec<Figure>) -> Result<()> {
+    let cli = crate::suishoupai_binary()?;
+    let draft = suishoupai_core::ReportDraft {
+        category: "garbage".into(),
+        note: String::new(),
+        location: None,
+        reporter: suishoupai_core::Reporter::default(),
+    };
+    let base = crate::variant_base(1200)?;
+    let mut renditions = Vec::new();
+    let devices: Vec<std::path::PathBuf> = (0..2).map(|d| tmp.join(format!("scale-device-{d}"))).collect();
+    for (d, device) in devices.iter().enumerate() {
+        let store = suishoupai_core::Store::open(device)?;
+        for i in 0..REPORTS / 2 {
+            store.create_report(&draft, &[suishoupai_core::PhotoSource::Bytes(crate::stamped_jpeg(&base, d * REPORTS + i)?)])?;
+        }
+        for r in store.list_reports()? {
+            renditions.push(store.photo_path(&r.photos[0].sha256, suishoupai_core::BlobKind::Rendition)?);
+        }
+    }
+    let megabytes = renditions.iter().map(|p| std::fs::metadata(p).map(|m| m.len())).sum::<std::io::Result<u64>>()? as f64 / 1e6;
+    let stderr_log = tmp.join("scale-sync-stderr.log");
+    let mut runs = Vec::new();
+    for (run, instances) in [1usize, 2].into_iter().enumerate() {
+        let (database, bucket) = (postgres::fresh_database(), s3::bucket());
+        let quota = ["--daily-reports", "1000000"];
+        let servers: Vec<Server> = (0..instances).map(|_| Server::start_scaled_out_with(&database, &bucket, &quota)).collect();
+        let mut copies = Vec::new();
+        for (d, device) in devices.iter().enumerate() {
+            let copy = tmp.join(format!("scale-device-{d}-run-{run}"));
+            crate::copy_dir(device, &copy)?;
+            let token = user(&database, &format!("device{d}"))?;
+            crate::login(&cli, &copy, &servers[d % instances].base, &token, &stderr_log)?;
+            copies.push(copy);
+        }
+        let started = Instant::now();
+        std::thread::scope(|scope| -> Result<()> {
+            let syncs: Vec<_> = copies
+                .iter()
+                .map(|copy| {
+                    let (cli, log) = (&cli, &stderr_log);
+                    scope.spawn(move || {
+                        let status = Command::new(cli)
+                            .arg("--data")
+                            .arg(copy)
+                            .args(["sync", "--json"])
+                            .stdout(Stdio::null())
+                            .stderr(
+                                std::fs::OpenOptions::new().create(true).append(true).open(log).map(Stdio::from).unwrap_or(Stdio::null()),
+                            )
+                            .status();
+                        matches!(status, Ok(s) if s.success())
+                    })
+                })
+                .collect();
+            for s in syncs {
+                if !s.join().map_err(|_| "a sync thread panicked")? {
+                    return Err("a device's sync failed".into());
+                }
+            }
+            Ok(())
+        })?;
+        runs.push((instances, started.elapsed(), curl_put_files(&bucket, &renditions, run)?));
+        let held = Api::new(&servers[0].base, &user_as(&database, "checker", "coordinator")?).all_reports().len();
+        if held != REPORTS {
+            return Err(format!("the server holds {held} reports after the syncs, not {REPORTS}").into());
+        }
+    }
+    for (instances, took, curl) in runs {
+        println!(
+            "sync of {REPORTS} reports ({megabytes:.1} MB) from two devices to {instances} instance(s): {:.0} ms; curl PUT of the renditions: {:.0} ms",
+            took.as_secs_f64() * 1e3,
+            curl.as_secs_f64() * 1e3
+        );
+        figures.push(Figure {
+            name: format!(
+                "sync of {REPORTS} reports, one distinct photo each ({megabytes:.1} MB), two devices at once, {instances} instance(s)"
+            ),
+            project: format!("{:.0} ms", took.as_secs_f64() * 1e3),
+            anchor: format!(
+                "curl PUT of the same renditions to the bucket: {:.0} ms ({:.1}×)",
+                curl.as_secs_f64() * 1e3,
+                took.as_secs_f64() / curl.as_secs_f64()
+            ),
+            target: "—".into(),
+            met: None,
+        });
+    }
     Ok(())
 }

@@ -525,3 +525,33 @@ pub fn unreferenced_photos_are_swept_and_a_new_record_keeps_their_bytes(storage:
     assert!(!w(&storage, |tx| tx.forget_swept_photo(&lone.sha256)));
     assert_eq!(r(&storage, |tx| tx.held_photo(ana.id, PHOTO)).map(|p| p.sha256), Some(PHOTO.to_owned()));
 }
+
+/// Every test of the contract, once each, on what `$open` makes: a pair of
+/// something to keep alive for the test (a temporary directory, or `()`)
+/// and the storage. The one list of the suite, for every backend.
+macro_rules! storage_contract_tests {
+    ($open:expr) => {
+        $crate::storage::contract::storage_contract_tests!(@each $open;
+            push_is_idempotent_and_first_content_wins,
+    upload_offsets_move_only_from_the_offset_seen,
+    uploads_start_together_in_order,
+    photos_count_only_for_those_who_sent_them,
+    untouched_uploads_expire,
+    tokens_are_revoked_and_users_disabled,
+    a_cursor_never_skips_a_committed_change,
+    scopes_hide_other_peoples_reports,
+    a_failed_write_changes_nothing,
+    cases_hold_their_folded_state,
+    grids_departments_and_routes_round_trip,
+    a_window_reads_every_case_it_can_count,
+    sent_since_counts_what_arrived_from_then_on,
+    unreferenced_photos_are_swept_and_a_new_record_keeps_their_bytes);
+    };
+    (@each $open:expr; $($name:ident),+) => {
+        $(#[test] fn $name() {
+            let (_keep, storage) = $open;
+            $crate::storage::contract::$name(std::sync::Arc::new(storage));
+        })+
+    };
+}
+pub(crate) use storage_contract_tests;

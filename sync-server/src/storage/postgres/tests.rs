@@ -10,7 +10,7 @@ use suishoupai_core::ReportStatus;
 
 use super::*;
 use crate::model::{Role, Scope, User};
-use crate::storage::{NewEvent, NewReportRow, NewUser, contract, read, write};
+use crate::storage::{NewEvent, NewReportRow, NewUser, read, write};
 use crate::testkit::postgres::fresh_database;
 
 fn connect(url: &str) -> PostgresStorage {
@@ -18,30 +18,9 @@ fn connect(url: &str) -> PostgresStorage {
 }
 
 /// Every test of the contract, each on a fresh database.
-macro_rules! contract_tests {
-    ($($name:ident),+ $(,)?) => {
-        mod contract_suite {
-            $(#[test] fn $name() { super::contract::$name(std::sync::Arc::new(super::connect(&super::fresh_database()))); })+
-        }
-    };
+mod contract_suite {
+    crate::storage::contract::storage_contract_tests!(((), super::connect(&super::fresh_database())));
 }
-
-contract_tests!(
-    push_is_idempotent_and_first_content_wins,
-    upload_offsets_move_only_from_the_offset_seen,
-    uploads_start_together_in_order,
-    photos_count_only_for_those_who_sent_them,
-    untouched_uploads_expire,
-    tokens_are_revoked_and_users_disabled,
-    a_cursor_never_skips_a_committed_change,
-    scopes_hide_other_peoples_reports,
-    a_failed_write_changes_nothing,
-    cases_hold_their_folded_state,
-    grids_departments_and_routes_round_trip,
-    a_window_reads_every_case_it_can_count,
-    sent_since_counts_what_arrived_from_then_on,
-    unreferenced_photos_are_swept_and_a_new_record_keeps_their_bytes,
-);
 
 const AT: &str = "2026-05-01T08:00:00.000Z";
 

@@ -177,7 +177,6 @@ mod tests {
     use suishoupai_core::support::migrations::{testing, version};
 
     use super::*;
-    use crate::storage::contract;
 
     fn on_file() -> (tempfile::TempDir, SqliteStorage) {
         let dir = tempfile::tempdir().unwrap();
@@ -186,33 +185,12 @@ mod tests {
     }
 
     /// Every test of the contract, on a file and in memory.
-    macro_rules! contract_tests {
-        ($($name:ident),+ $(,)?) => {
-            mod on_file {
-                $(#[test] fn $name() { let (_dir, storage) = super::on_file(); super::contract::$name(std::sync::Arc::new(storage)); })+
-            }
-            mod in_memory {
-                $(#[test] fn $name() { super::contract::$name(std::sync::Arc::new(super::SqliteStorage::open_in_memory().unwrap())); })+
-            }
-        };
+    mod on_file {
+        crate::storage::contract::storage_contract_tests!(super::on_file());
     }
-
-    contract_tests!(
-        push_is_idempotent_and_first_content_wins,
-        upload_offsets_move_only_from_the_offset_seen,
-        uploads_start_together_in_order,
-        photos_count_only_for_those_who_sent_them,
-        untouched_uploads_expire,
-        tokens_are_revoked_and_users_disabled,
-        a_cursor_never_skips_a_committed_change,
-        scopes_hide_other_peoples_reports,
-        a_failed_write_changes_nothing,
-        cases_hold_their_folded_state,
-        grids_departments_and_routes_round_trip,
-        a_window_reads_every_case_it_can_count,
-        sent_since_counts_what_arrived_from_then_on,
-        unreferenced_photos_are_swept_and_a_new_record_keeps_their_bytes,
-    );
+    mod in_memory {
+        crate::storage::contract::storage_contract_tests!(((), super::SqliteStorage::open_in_memory().unwrap()));
+    }
 
     #[test]
     fn upgraded_database_equals_fresh_database() {

@@ -1,5 +1,5 @@
 //! The deterministic simulation (src/sim) inside the normal test command:
-//! 5,000 seeds of four devices, the console and the server under a rough
+//! 10,000 seeds of four devices, the console and the server under a rough
 //! network, crashes and skewed clocks, each checked against the invariants
 //! once the network heals. `SIM_SEEDS` and `SIM_FROM` change the range
 //! (`SIM_SEEDS=1 SIM_FROM=N` reruns one seed); a failure prints the seed
@@ -15,8 +15,8 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 #[test]
-fn five_thousand_seeds_keep_every_invariant() {
-    let (from, seeds) = (env("SIM_FROM", 0), env("SIM_SEEDS", 5_000));
+fn ten_thousand_seeds_keep_every_invariant() {
+    let (from, seeds) = (env("SIM_FROM", 0), env("SIM_SEEDS", 10_000));
     // Twice the cores: a seed waits on files part of its time (every device
     // and the server write real SQLite files); 1,000 seeds took 58 s so
     // against 63 s with one thread a core.

@@ -37,6 +37,7 @@ pub(crate) fn open_connection(path: &Path, flags: OpenFlags, key: Option<&StoreK
     if let Some(key) = key {
         unlock(&conn, key)?;
     }
+    crate::support::pragmas::plan_once(&conn)?;
     // Another process (the CLI beside the app) may hold the write lock briefly.
     conn.busy_timeout(Duration::from_secs(10))?;
     // FULL: a report the user saw saved survives a power cut, not only a crash.

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode};
 
 /// How long [`apply`] keeps trying while another connection holds the lock.
@@ -28,9 +29,44 @@ pub fn apply(conn: &Connection, pragmas: &str) -> rusqlite::Result<()> {
     }
 }
 
+/// Plans each statement once, whatever is bound to it: SQLite's query
+/// planner stability guarantee. Without it SQLite marks a statement whose
+/// plan looked at a bound value (a `LIMIT ?1`, a comparison a partial
+/// index might prove) for recompiling whenever a parameter is bound anew,
+/// and rusqlite's statement cache clears every binding when a statement
+/// goes back to it: each such cached statement was parsed and planned again
+/// on every use, a quarter of the simulation's time (tests/BENCH.md). The
+/// plans of both sides' queries use literals for their partial indexes,
+/// so none gets worse.
+pub fn plan_once(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cached_statement_is_not_recompiled_when_rebound() {
+        // A `LIMIT ?1` is the kind of statement SQLite would recompile on
+        // every binding; counted by SQLite itself (SQLITE_STMTSTATUS_REPREPARE).
+        let reprepared = |plan: bool| {
+            let conn = Connection::open_in_memory().unwrap();
+            if plan {
+                plan_once(&conn).unwrap();
+            }
+            conn.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2), (3);").unwrap();
+            for limit in 1..=5 {
+                let mut stmt = conn.prepare_cached("SELECT x FROM t ORDER BY x LIMIT ?1").unwrap();
+                let rows: Vec<i64> = stmt.query_map([limit], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+                assert_eq!(rows.len(), limit.min(3) as usize);
+            }
+            let stmt = conn.prepare_cached("SELECT x FROM t ORDER BY x LIMIT ?1").unwrap();
+            stmt.get_status(rusqlite::StatementStatus::RePrepare)
+        };
+        assert!(reprepared(false) > 0, "SQLite no longer recompiles on binding: plan_once may be unneeded");
+        assert_eq!(reprepared(true), 0);
+    }
 
     #[test]
     fn many_connections_turn_a_fresh_database_to_wal_together() {

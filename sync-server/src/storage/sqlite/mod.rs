@@ -54,6 +54,7 @@ pub struct SqliteStorage {
 
 fn open_connection(path: &Path) -> StorageResult<Connection> {
     let conn = Connection::open(path)?;
+    suishoupai_core::support::pragmas::plan_once(&conn)?;
     // The CLI (`user add`) may hold the write lock for a moment while the server runs.
     conn.busy_timeout(Duration::from_secs(10))?;
     // FULL: an acknowledged push survives a power cut, not only a crash.
@@ -120,6 +121,7 @@ impl SqliteStorage {
     /// disk, no concurrency between reads and writes.
     pub fn open_in_memory() -> StorageResult<Self> {
         let mut conn = Connection::open_in_memory()?;
+        suishoupai_core::support::pragmas::plan_once(&conn)?;
         conn.execute_batch("PRAGMA foreign_keys = ON;")?;
         migrate_to(&mut conn, LATEST_VERSION)?;
         Ok(SqliteStorage { writes: GroupCommit::new(conn, false), path: None, readers: Mutex::new(Vec::new()) })

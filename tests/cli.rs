@@ -280,6 +280,49 @@ fn reports_round_trip_through_list_show_and_export() {
 }
 
 #[test]
+fn report_and_task_lists_page_with_limit_and_cursor() {
+    let data = data_dir();
+    let d = data.path();
+    let tiny = photo("kodak_cx7530_S_E_tiny.jpg");
+    for i in 0..3 {
+        new_report(d, &["--category", "garbage", "--note", &format!("r{i}"), "--photo", tiny.to_str().unwrap()]);
+    }
+    let whole = cli(&[&"--data", &d, &"report", &"list", &"--json"]).json();
+    let whole = whole.as_array().expect("without paging flags the list stays a JSON array");
+    assert_eq!(whole.len(), 3);
+
+    let first = cli(&[&"--data", &d, &"report", &"list", &"--limit", &"2", &"--json"]).json();
+    assert_eq!(first["reports"], Value::Array(whole[..2].to_vec()));
+    let cursor = first["next_cursor"].as_str().expect("a cursor while more follow");
+    let second = cli(&[&"--data", &d, &"report", &"list", &"--limit", &"2", &"--cursor", &cursor, &"--json"]).json();
+    assert_eq!(second["reports"], Value::Array(whole[2..].to_vec()));
+    assert_eq!(second["next_cursor"], Value::Null);
+    // The text form says how to go on.
+    let text = cli(&[&"--data", &d, &"report", &"list", &"--limit", &"1"]);
+    assert_eq!(text.code, 0);
+    assert!(text.stdout.contains("more: --cursor "), "{}", text.stdout);
+
+    // Before any sync the task list is empty, paged or not.
+    let tasks = cli(&[&"--data", &d, &"task", &"list", &"--limit", &"10", &"--json"]).json();
+    assert_eq!(tasks, serde_json::json!({"tasks": [], "next_cursor": null}));
+
+    for (args, message) in [
+        (vec!["report", "list", "--limit", "0"], "1 to 1000"),
+        (vec!["report", "list", "--limit", "1001"], "1 to 1000"),
+        (vec!["report", "list", "--cursor", "deadbeef"], "not a cursor"),
+        (vec!["task", "list", "--cursor", cursor], "not a cursor"),
+    ] {
+        let mut full: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"--data", &d];
+        for a in &args {
+            full.push(a);
+        }
+        let run = cli(&full);
+        assert_ne!(run.code, 0, "{args:?}");
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
 fn geo_convert_agrees_with_the_public_formulas() {
     // Reference values published with wandergis/coordtransform.
     let gcj = cli(&[&"geo", &"convert", &"--from", &"wgs84", &"--to", &"gcj02", &"--lat=39.915", &"--lon=116.404", &"--json"]).json();

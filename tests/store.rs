@@ -206,3 +206,54 @@ fn a_full_phone_is_a_clear_error_and_the_store_stays_whole() {
     assert_eq!(store.list_reports().unwrap().len(), 2);
     assert_eq!(store.get_report(&after.id).unwrap(), after);
 }
+
+/// Walks the report list page by page, as a queue screen scrolls.
+fn walk_reports(store: &Store, size: u32) -> Vec<suishoupai_core::ReportId> {
+    let (mut seen, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let page = store.report_page(Some(size), cursor.as_deref()).unwrap();
+        assert!(page.reports.len() <= size as usize);
+        seen.extend(page.reports.iter().map(|r| r.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return seen,
+        }
+    }
+}
+
+#[test]
+fn pages_of_the_report_list_join_into_the_whole_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let photo = photo::prepare(&std::fs::read(photo("kodak_cx7530_S_E_tiny.jpg")).unwrap()).unwrap();
+    for i in 0..11 {
+        store.create_report_from_prepared(&draft(format!("r{i}")), std::slice::from_ref(&photo)).unwrap();
+    }
+    let whole = store.list_reports().unwrap();
+    let ids: Vec<_> = whole.iter().map(|r| r.id).collect();
+    for size in [1, 2, 5, 10, 11, 12, 50] {
+        assert_eq!(walk_reports(&store, size), ids, "pages of {size}");
+    }
+    // A page holds whole reports, as the list does.
+    let first = store.report_page(Some(4), None).unwrap();
+    assert_eq!(first.reports, whole[..4]);
+    // The last page says so; an exact fit needs no empty page after it.
+    assert_eq!(store.report_page(Some(11), None).unwrap().next_cursor, None);
+    assert_eq!(store.report_page(None, None).unwrap().reports.len(), 11);
+
+    // A report made while the user scrolls neither repeats nor hides one:
+    // the next page goes on from where the last one ended.
+    let newer = store.create_report_from_prepared(&draft("newest".into()), std::slice::from_ref(&photo)).unwrap();
+    let second = store.report_page(Some(4), first.next_cursor.as_deref()).unwrap();
+    assert_eq!(second.reports, whole[4..8]);
+    assert_eq!(store.report_page(Some(1), None).unwrap().reports[0].id, newer.id);
+
+    // Bad pages are refused with a clear error.
+    for (limit, cursor) in [(Some(0), None), (Some(1001), None), (None, Some("not-a-cursor")), (None, Some(""))] {
+        let err = store.report_page(limit, cursor).unwrap_err();
+        assert!(matches!(err, suishoupai_core::Error::InvalidInput(_)), "{limit:?} {cursor:?}: {err}");
+    }
+    // A task list's cursor is not a report list's.
+    let task_cursor = suishoupai_core::domain::page::TaskCursor::InFeed { rank: 0, id: "x".into() }.encode();
+    assert!(matches!(store.report_page(None, Some(&task_cursor)), Err(suishoupai_core::Error::InvalidInput(_))));
+}

@@ -71,9 +71,14 @@ impl Store {
         self.create(&draft, photos)
     }
 
-    /// Every report on this device, newest first.
-    pub fn list_reports(&self) -> Result<Vec<Report>> {
-        Ok(self.inner.list_reports()?.into_iter().map(Report::from).collect())
+    /// One page of this device's reports, newest first: up to `limit` (50
+    /// when none, 1 to 1000), from where `cursor` (the `next_cursor` of the
+    /// page before) says; the first page without one. A bad limit or a
+    /// cursor not made by this list is `InvalidInput`. For a queue screen,
+    /// page after page as the user scrolls.
+    #[uniffi::method(default(limit = None, cursor = None))]
+    pub fn list_reports(&self, limit: Option<u32>, cursor: Option<String>) -> Result<ReportPage> {
+        Ok(self.inner.report_page(limit, cursor.as_deref())?.into())
     }
 
     pub fn get_report(&self, id: String) -> Result<Report> {
@@ -125,6 +130,12 @@ impl Store {
     /// first sync and for residents.
     pub fn tasks(&self) -> Result<Vec<Task>> {
         Ok(self.inner.tasks()?.into_iter().map(Task::from).collect())
+    }
+
+    /// One page of `tasks()`, paged as `list_reports`.
+    #[uniffi::method(default(limit = None, cursor = None))]
+    pub fn task_page(&self, limit: Option<u32>, cursor: Option<String>) -> Result<TaskPage> {
+        Ok(self.inner.task_page(limit, cursor.as_deref())?.into())
     }
 
     /// One case, its history and this device's own actions on it.

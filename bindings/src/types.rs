@@ -188,6 +188,22 @@ pub struct Report {
     pub after_photos: Vec<Photo>,
 }
 
+/// One page of the report list, newest first.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ReportPage {
+    pub reports: Vec<Report>,
+    /// Pass it back to `list_reports` for the next page; none on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of the task list, in the order of `tasks()`.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    /// Pass it back to `task_page` for the next page; none on the last.
+    pub next_cursor: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Category {
     /// Stable code, for `ReportDraft.category`.
@@ -367,6 +383,18 @@ impl ReportDraft {
                 grid_id: self.grid_id.clone(),
             },
         }
+    }
+}
+
+impl From<core::ReportPage> for ReportPage {
+    fn from(page: core::ReportPage) -> Self {
+        ReportPage { reports: page.reports.into_iter().map(Report::from).collect(), next_cursor: page.next_cursor }
+    }
+}
+
+impl From<core::TaskPage> for TaskPage {
+    fn from(page: core::TaskPage) -> Self {
+        TaskPage { tasks: page.tasks.into_iter().map(Task::from).collect(), next_cursor: page.next_cursor }
     }
 }
 

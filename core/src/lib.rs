@@ -18,9 +18,10 @@ pub mod sync;
 
 use std::path::{Path, PathBuf};
 
+use crate::domain::page;
 pub use crate::domain::{
     Action, CATEGORIES, Category, Crs, LatLon, Locale, Location, LocationInput, LocationSource, OwnAction, PhotoRef, Report, ReportId,
-    ReportStatus, Reporter, ReporterRole, Role, SyncState, TaskDetail, TaskView,
+    ReportPage, ReportStatus, Reporter, ReporterRole, Role, SyncState, TaskDetail, TaskPage, TaskView,
 };
 pub use crate::error::{Error, Result, SyncCause};
 pub use crate::photo::PreparedPhoto;
@@ -255,6 +256,21 @@ impl Store {
         self.db.read(store::list_reports)
     }
 
+    /// One page of this device's reports, newest first: up to `limit`
+    /// ([`domain::page::DEFAULT_PAGE_LIMIT`] when `None`, at most
+    /// [`domain::page::MAX_PAGE_LIMIT`]), starting where `cursor` (a
+    /// `next_cursor` of the page before) says; the first page without one.
+    pub fn report_page(&self, limit: Option<u32>, cursor: Option<&str>) -> Result<ReportPage> {
+        let limit = page::limit(limit)?;
+        let after = cursor.map(page::ReportCursor::decode).transpose()?;
+        // One more than the page, to learn whether another page follows.
+        let mut reports = self.db.read(|tx| store::report_page(tx, after.as_ref(), limit + 1))?;
+        let more = reports.len() > limit as usize;
+        reports.truncate(limit as usize);
+        let next_cursor = more.then(|| reports.last().map(|r| page::ReportCursor::of(r).encode())).flatten();
+        Ok(ReportPage { reports, next_cursor })
+    }
+
     /// How many reports this device holds.
     pub fn report_count(&self) -> Result<u64> {
         self.db.read(store::report_count)
@@ -308,14 +324,31 @@ impl Store {
     /// on them (see [`domain::task::KEEP_ACTED_ON_MS`]). Empty before the
     /// first sync, and for a resident or a coordinator.
     pub fn tasks(&self) -> Result<Vec<TaskView>> {
+        Ok(self.tasks_after(None, None)?.into_iter().map(|(view, _)| view).collect())
+    }
+
+    /// One page of the task list, in the order of [`Store::tasks`]: up to
+    /// `limit`, starting where `cursor` (a `next_cursor` of the page before)
+    /// says, as [`Store::report_page`].
+    pub fn task_page(&self, limit: Option<u32>, cursor: Option<&str>) -> Result<TaskPage> {
+        let limit = page::limit(limit)?;
+        let after = cursor.map(page::TaskCursor::decode).transpose()?;
+        let mut tasks = self.tasks_after(after.as_ref(), Some(limit + 1))?;
+        let more = tasks.len() > limit as usize;
+        tasks.truncate(limit as usize);
+        let next_cursor = more.then(|| tasks.last().map(|(_, cursor)| cursor.encode())).flatten();
+        Ok(TaskPage { tasks: tasks.into_iter().map(|(view, _)| view).collect(), next_cursor })
+    }
+
+    fn tasks_after(&self, after: Option<&page::TaskCursor>, count: Option<u32>) -> Result<Vec<(TaskView, page::TaskCursor)>> {
         let now = now_ms();
         self.db.read(|tx| {
             let me = store::tasks::me(tx)?;
-            store::tasks::list_tasks(tx)?
+            store::tasks::task_page(tx, after, count)?
                 .into_iter()
-                .map(|stored| {
+                .map(|(stored, cursor)| {
                     let own = store::tasks::actions_of(tx, &stored.task.id)?;
-                    Ok(domain::task::view(&stored.task, me.as_ref(), &own, stored.in_feed, now))
+                    Ok((domain::task::view(&stored.task, me.as_ref(), &own, stored.in_feed, now), cursor))
                 })
                 .collect()
         })

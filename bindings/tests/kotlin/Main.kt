@@ -240,7 +240,10 @@ fun main(args: Array<String>) {
         check("bytes + manual pin", pinned.location?.source == LocationSource.MANUAL && Math.abs(pinned.location!!.longitude - 116.404) < 1e-7) { "${pinned.location}" }
 
         // List and get.
-        val listed = store.listReports()
+        val listed = store.listReports().reports
+        val paged = store.listReports(limit = 1u)
+        check("a page of one", paged.reports.map { it.id } == listOf(pinned.id) && paged.nextCursor != null)
+        check("the next page", store.listReports(1u, paged.nextCursor).let { it.reports.map { r -> r.id } == listOf(report.id) && it.nextCursor == null })
         check("list newest first", listed.map { it.id } == listOf(pinned.id, report.id)) { "${listed.map { it.id }}" }
         check("get", store.getReport(report.id) == report)
         check("counts", store.reportCount() == 2uL && store.pendingCount() == 2uL)
@@ -281,7 +284,7 @@ fun main(args: Array<String>) {
             val summary = store.sync(observer)
             check("sync pushes both", summary.pushed == 2uL && summary.uploadedBytes > 0uL) { "$summary" }
             check("observer heard progress", observer.calls.get() >= 2 && observer.last == (2uL to 2uL)) { "${observer.last}" }
-            check("synced", store.listReports().all { it.syncState == SyncState.SYNCED })
+            check("synced", store.listReports().reports.all { it.syncState == SyncState.SYNCED })
             store.createReportFromBytes(ReportDraft(category = "garbage", allowWithoutLocation = true), listOf(File(photos, "kodak_cx7530_S_E_tiny.jpg").readBytes()))
             val asyncSummary = runBlocking { store.syncAsync() }
             check("syncAsync pushes the new one", asyncSummary.pushed == 1uL) { "$asyncSummary" }

@@ -45,7 +45,7 @@ def test_an_encrypted_store_shows_nothing_and_opens_only_with_its_key(sp, data_d
     with pytest.raises(sp.SuishoupaiError.InvalidInput):
         sp.Store.open_encrypted(str(data_dir), b"short")
     again = sp.Store.open_encrypted(str(data_dir), key)
-    assert [r.note for r in again.list_reports()] == [NOTE]
+    assert [r.note for r in again.list_reports().reports] == [NOTE]
 
 
 def test_a_plain_store_is_never_opened_with_a_key(sp, data_dir):

@@ -125,7 +125,7 @@ def test_hostile_files_are_typed_errors_and_store_nothing(sp, store, data_dir, n
         store.create_report(sp.ReportDraft(category="garbage", photo_paths=[photo(GEOTAGGED), bad(name)], device_location=fix))
     assert time.monotonic() - started < 20
     assert store.report_count() == 0
-    assert store.list_reports() == []
+    assert store.list_reports().reports == []
     assert stored_files(data_dir) == []
 
 
@@ -187,7 +187,7 @@ def test_invalid_input(sp, store):
 def test_list_and_get(sp, store):
     made = [store.create_report(draft(sp, name, category=cat)) for name, cat in
             [(GEOTAGGED, "garbage"), ("canon_eos600d_N_W.jpg", "steel_shed"), ("kodak_cx7530_S_E_tiny.jpg", "dry_toilet")]]
-    listed = store.list_reports()
+    listed = store.list_reports().reports
     assert [r.id for r in listed] == [r.id for r in reversed(made)], "newest first"
     for report in made:
         assert store.get_report(report.id) == report
@@ -256,7 +256,7 @@ def test_threads_create_reports_at_once(sp, store):
     assert sorted(note for _, note in results) == sorted(f"thread {i}" for i in range(24))
     assert store.report_count() == 24
     assert store.pending_count() == 24
-    assert len(store.list_reports()) == 24
+    assert len(store.list_reports().reports) == 24
 
 
 def test_sync_offline_and_without_login(sp, store):
@@ -273,7 +273,7 @@ def test_sync_offline_and_without_login(sp, store):
         store.sync()
     assert "network" in str(caught.value)
     assert (caught.value.summary.pending, caught.value.summary.failed) == (1, 0)
-    [report] = store.list_reports()
+    [report] = store.list_reports().reports
     assert report.sync_state == sp.SyncState.PENDING and report.sync_error
     assert store.pending_count() == 1
 
@@ -287,3 +287,24 @@ def test_set_online_returns_at_once(sp, store):
     assert time.monotonic() - started < 0.2
     store.set_online(False)
     assert store.pending_count() == 1
+
+
+def test_list_reports_pages_with_a_cursor(sp, store):
+    made = [store.create_report(draft(sp, "kodak_cx7530_S_E_tiny.jpg", note=f"r{i}", allow_without_location=True)) for i in range(5)]
+    newest_first = [r.id for r in reversed(made)]
+    seen, cursor = [], None
+    while True:
+        page = store.list_reports(limit=2, cursor=cursor)
+        assert len(page.reports) <= 2
+        seen += [r.id for r in page.reports]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == newest_first
+    assert [r.id for r in store.list_reports().reports] == newest_first, "50 a page by default"
+    for bad_limit in (0, 1001):
+        with pytest.raises(sp.SuishoupaiError.InvalidInput):
+            store.list_reports(limit=bad_limit)
+    with pytest.raises(sp.SuishoupaiError.InvalidInput):
+        store.list_reports(cursor="not-a-cursor")
+    assert store.task_page(limit=10) == sp.TaskPage(tasks=[], next_cursor=None)

@@ -70,7 +70,7 @@ def test_sync_with_progress_observer(sp, store, server):
     assert all(total == 3 for _, total in observer.calls)
     assert [d for d, _ in observer.calls] == sorted(d for d, _ in observer.calls)
     assert store.pending_count() == 0
-    assert {r.sync_state for r in store.list_reports()} == {sp.SyncState.SYNCED}
+    assert {r.sync_state for r in store.list_reports().reports} == {sp.SyncState.SYNCED}
     assert sorted(server_ids(server, coordinator)) == sorted(r.id for r in made)
     # Nothing left: the next run sends nothing, and needs no observer.
     again = store.sync()

@@ -79,12 +79,33 @@ enum PhotoCommand {
     },
 }
 
+/// Paging of a list: without either flag the whole list, as a JSON array;
+/// with one, a page: `{"reports"|"tasks": [...], "next_cursor": ...}`.
+#[derive(clap::Args)]
+struct PageArgs {
+    /// At most this many items (1 to 1000; 50 when only --cursor is given).
+    #[arg(long, value_name = "N")]
+    limit: Option<u32>,
+    /// Where the page starts: the `next_cursor` of the page before.
+    #[arg(long, value_name = "C")]
+    cursor: Option<String>,
+}
+
+impl PageArgs {
+    fn paged(&self) -> bool {
+        self.limit.is_some() || self.cursor.is_some()
+    }
+}
+
 #[derive(Subcommand)]
 enum ReportCommand {
     /// Make a report from one or more photos; works offline.
     New(NewReport),
-    /// All reports on this device, newest first.
+    /// All reports on this device, newest first; with --limit or --cursor,
+    /// one page of them and the cursor of the next.
     List {
+        #[command(flatten)]
+        page: PageArgs,
         #[arg(long)]
         json: bool,
     },
@@ -99,8 +120,11 @@ enum ReportCommand {
 #[derive(Subcommand)]
 enum TaskCommand {
     /// The cases this user may act on, as the last sync brought them, with
-    /// this device's actions not yet sent applied.
+    /// this device's actions not yet sent applied; with --limit or
+    /// --cursor, one page of them and the cursor of the next.
     List {
+        #[command(flatten)]
+        page: PageArgs,
         #[arg(long)]
         json: bool,
     },
@@ -305,6 +329,13 @@ fn print_json(value: &impl serde::Serialize) {
     println!("{}", serde_json::to_string_pretty(value).expect("our types serialise"));
 }
 
+/// The line after a page in text: how to ask for the next one.
+fn print_next(cursor: Option<&str>) {
+    if let Some(cursor) = cursor {
+        println!("more: --cursor {cursor}");
+    }
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Photo(PhotoCommand::Inspect { file, json }) => {
@@ -377,8 +408,18 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Report(ReportCommand::List { json }) => {
-            let reports = open_store(cli.data)?.list_reports()?;
+        Command::Report(ReportCommand::List { page, json }) => {
+            let store = open_store(cli.data)?;
+            let (reports, next_cursor) = if page.paged() {
+                let found = store.report_page(page.limit, page.cursor.as_deref())?;
+                if json {
+                    print_json(&found);
+                    return Ok(());
+                }
+                (found.reports, found.next_cursor)
+            } else {
+                (store.list_reports()?, None)
+            };
             if json {
                 print_json(&reports);
             } else {
@@ -393,14 +434,25 @@ fn run(cli: Cli) -> Result<()> {
                         r.created_at
                     );
                 }
+                print_next(next_cursor.as_deref());
             }
         }
         Command::Report(ReportCommand::Show { id, json }) => {
             let report = open_store(cli.data)?.get_report(&ReportId::parse(&id)?)?;
             if json { print_json(&report) } else { print_report(&report) }
         }
-        Command::Task(TaskCommand::List { json }) => {
-            let tasks = open_store(cli.data)?.tasks()?;
+        Command::Task(TaskCommand::List { page, json }) => {
+            let store = open_store(cli.data)?;
+            let (tasks, next_cursor) = if page.paged() {
+                let found = store.task_page(page.limit, page.cursor.as_deref())?;
+                if json {
+                    print_json(&found);
+                    return Ok(());
+                }
+                (found.tasks, found.next_cursor)
+            } else {
+                (store.tasks()?, None)
+            };
             if json {
                 print_json(&tasks);
             } else {
@@ -415,6 +467,7 @@ fn run(cli: Cli) -> Result<()> {
                         actions_text(&t.allowed_actions)
                     );
                 }
+                print_next(next_cursor.as_deref());
             }
         }
         Command::Task(TaskCommand::Show { id, json }) => {

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
+use crate::domain::page::ReportCursor;
 use crate::domain::{Location, LocationSource, PhotoRef, Report, ReportId, ReportStatus, Reporter, ReporterRole, SyncState};
 use crate::error::{Error, Result};
 use crate::store::keys::StoreKey;
@@ -221,17 +222,42 @@ pub fn get_report(tx: &Transaction, id: &ReportId) -> Result<Option<Report>> {
         .query_row([id.to_string()], report_from_row)
         .optional()?;
     let Some(mut report) = report else { return Ok(None) };
+    fill_photos(tx, &mut report)?;
+    Ok(Some(report))
+}
+
+/// A report row's photos and after-photos, in order.
+fn fill_photos(tx: &Transaction, report: &mut Report) -> Result<()> {
+    let id = report.id.to_string();
     report.photos = tx
         .prepare_cached(
             "SELECT p.sha256, p.width, p.height, p.bytes FROM report_photos rp JOIN photos p USING (sha256)
              WHERE rp.report_id = ?1 ORDER BY rp.position",
         )?
-        .query_map([id.to_string()], photo_from_row)?
+        .query_map([&id], photo_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     if report.fixed_on_spot {
-        report.after_photos = after_photos(tx, &id.to_string())?;
+        report.after_photos = after_photos(tx, &id)?;
     }
-    Ok(Some(report))
+    Ok(())
+}
+
+/// Up to `count` reports with their photos, newest first, starting after
+/// `after`: a keyset walk of the `reports_newest_first` index, so a page
+/// costs the same at the end of the list as at its start.
+pub fn report_page(tx: &Transaction, after: Option<&ReportCursor>, count: u32) -> Result<Vec<Report>> {
+    let sql = report_page_sql(after.is_some());
+    let mut reports: Vec<Report> = match after {
+        None => tx.prepare_cached(&sql)?.query_map([count], report_from_row)?.collect::<rusqlite::Result<_>>()?,
+        Some(after) => tx
+            .prepare_cached(&sql)?
+            .query_map(params![after.created_at, after.id.to_string(), count], report_from_row)?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    for report in &mut reports {
+        fill_photos(tx, report)?;
+    }
+    Ok(reports)
 }
 
 /// All reports, newest first, with their photos: two queries, not one per report.
@@ -257,6 +283,14 @@ pub fn list_reports(tx: &Transaction) -> Result<Vec<Report>> {
         }
     }
     Ok(reports)
+}
+
+/// The query of a page: the first (`LIMIT ?1`), or one after a cursor
+/// (`?1`, `?2`: its creation time and id; `LIMIT ?3`).
+fn report_page_sql(after_cursor: bool) -> String {
+    let after = if after_cursor { "WHERE (created_at, id) < (?1, ?2)" } else { "" };
+    let limit = if after_cursor { "?3" } else { "?1" };
+    format!("SELECT {REPORT_COLUMNS} FROM reports {after} ORDER BY created_at DESC, id DESC LIMIT {limit}")
 }
 
 pub fn photo_exists(tx: &Transaction, sha256: &str) -> Result<bool> {
@@ -389,4 +423,32 @@ pub fn next_attempt_at(tx: &Transaction) -> Result<Option<i64>> {
         [],
         |r| r.get(0),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::{LATEST_VERSION, migrate_to};
+
+    #[test]
+    fn a_page_is_a_walk_of_the_newest_first_index() {
+        // The plan SQLite picks for the page queries: the index in its
+        // order, no sort of the whole table (a sort would make the first
+        // page cost as much as the whole list).
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, LATEST_VERSION).unwrap();
+        for after_cursor in [false, true] {
+            let sql = report_page_sql(after_cursor);
+            let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let unbound = vec![rusqlite::types::Null; explain.parameter_count()];
+            let plan: Vec<String> = explain
+                .query_map(rusqlite::params_from_iter(unbound), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let plan = plan.join(" | ");
+            assert!(plan.contains("reports_newest_first"), "{sql}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}: {plan}");
+        }
+    }
 }

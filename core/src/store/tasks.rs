@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{photo_from_row, set_setting, setting};
+use crate::domain::page::TaskCursor;
 use crate::domain::{OwnAction, PhotoRef, ReportStatus, SyncState};
 use crate::error::{Error, Result};
 use crate::protocol::{ActionRequest, CaseState, MAX_TASKS, Me, Task};
@@ -84,15 +85,43 @@ fn parse_task((json, in_feed): (String, bool)) -> Result<StoredTask> {
 /// The task list: the last feed's cases in its order (newest change first),
 /// then the cases kept for this device's actions, most recently acted on first.
 pub fn list_tasks(tx: &Transaction) -> Result<Vec<StoredTask>> {
-    tx.prepare_cached(
-        "SELECT task, feed_rank FROM tasks
-         ORDER BY feed_rank IS NULL, feed_rank, (SELECT max(seq) FROM actions a WHERE a.report_id = tasks.id) DESC, id",
-    )?
-    .query_map([], stored_task)?
-    .collect::<rusqlite::Result<Vec<_>>>()?
-    .into_iter()
-    .map(parse_task)
-    .collect()
+    Ok(task_page(tx, None, None)?.into_iter().map(|(stored, _)| stored).collect())
+}
+
+const AFTER_IN_FEED: &str = "feed_rank IS NULL OR feed_rank > ?1 OR (feed_rank = ?1 AND id > ?2)";
+const AFTER_KEPT: &str = "feed_rank IS NULL AND (last_seq < ?1 OR (last_seq = ?1 AND id > ?2))";
+
+/// Up to `count` cases of the task list (all with `None`), in its order,
+/// starting after `after`; each with the cursor that starts after it.
+pub fn task_page(tx: &Transaction, after: Option<&TaskCursor>, count: Option<u32>) -> Result<Vec<(StoredTask, TaskCursor)>> {
+    // The list's order, and for each cursor the rows that come after it in
+    // that order; no cursor is one before the first rank.
+    let (after_sql, key, id) = match after {
+        None => (AFTER_IN_FEED, i64::MIN, ""),
+        Some(TaskCursor::InFeed { rank, id }) => (AFTER_IN_FEED, *rank, id.as_str()),
+        Some(TaskCursor::Kept { last_seq, id }) => (AFTER_KEPT, *last_seq, id.as_str()),
+    };
+    let sql = format!(
+        "SELECT task, feed_rank, id, last_seq FROM (
+             SELECT task, feed_rank, id, coalesce((SELECT max(seq) FROM actions a WHERE a.report_id = tasks.id), -1) AS last_seq
+             FROM tasks)
+         WHERE {after_sql}
+         ORDER BY feed_rank IS NULL, feed_rank, last_seq DESC, id LIMIT ?3"
+    );
+    let limit = count.map_or(-1, i64::from);
+    let rows = tx
+        .prepare_cached(&sql)?
+        .query_map(params![key, id, limit], |row| {
+            let rank: Option<i64> = row.get(1)?;
+            let id: String = row.get(2)?;
+            let cursor = match rank {
+                Some(rank) => TaskCursor::InFeed { rank, id },
+                None => TaskCursor::Kept { last_seq: row.get(3)?, id },
+            };
+            Ok((row.get::<_, String>(0)?, rank.is_some(), cursor))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(|(json, in_feed, cursor)| Ok((parse_task((json, in_feed))?, cursor))).collect()
 }
 
 pub fn get_task(tx: &Transaction, id: &str) -> Result<Option<StoredTask>> {
@@ -298,4 +327,86 @@ pub fn last_action_retry_error(tx: &Transaction) -> Result<Option<String>> {
             r.get(0)
         })
         .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::domain::Role;
+    use crate::store::schema::{LATEST_VERSION, migrate_to};
+
+    fn task(n: u32) -> Task {
+        Task {
+            id: format!("01936f3e-1c2d-7a8b-9c0d-{n:012}"),
+            category: "garbage".into(),
+            note: String::new(),
+            location: None,
+            photos: Vec::new(),
+            created_at: "2026-12-01T08:00:00.000Z".into(),
+            status: ReportStatus::Dispatched,
+            grid_id: Some("G-7".into()),
+            department: None,
+            due_at: None,
+            overdue: false,
+            allowed_actions: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
+    fn ids(page: &[(StoredTask, TaskCursor)]) -> Vec<String> {
+        page.iter().map(|(stored, _)| stored.task.id.clone()).collect()
+    }
+
+    /// Walks the list page by page, each page starting after the last
+    /// item's cursor.
+    fn walk(tx: &Transaction, size: u32) -> Vec<String> {
+        let (mut seen, mut after) = (Vec::new(), None);
+        loop {
+            let page = task_page(tx, after.as_ref(), Some(size)).unwrap();
+            assert!(page.len() <= size as usize);
+            seen.extend(ids(&page));
+            match page.last() {
+                Some((_, cursor)) if page.len() == size as usize => after = Some(cursor.clone()),
+                _ => return seen,
+            }
+        }
+    }
+
+    #[test]
+    fn pages_of_the_task_list_join_into_the_whole_list() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, LATEST_VERSION).unwrap();
+        let tx = conn.transaction().unwrap();
+        let me = Me { name: "王".into(), role: Role::GridWorker, grid_id: Some("G-7".into()), department: None };
+        // Cases 0..4 acted on by this device, then out of the feed: kept,
+        // the most recently acted on first (4, then 1 and 3 with one action
+        // each in the order 1 then 3, then 0 acted on first).
+        let first: Vec<Task> = (0..5).map(task).collect();
+        replace_tasks(&tx, &me, &first, 0, 0).unwrap();
+        for n in [0, 1, 3, 4] {
+            tx.execute(
+                "INSERT INTO actions (action_id, report_id, action, request, taken_at) VALUES (?1, ?2, 'verify', '{}', 'now')",
+                params![format!("a{n}"), task(n).id],
+            )
+            .unwrap();
+        }
+        // The feed now: cases 10..17, in the order 17, 16, ... 10.
+        let feed: Vec<Task> = (10..18).rev().map(task).collect();
+        replace_tasks(&tx, &me, &feed, 0, 0).unwrap();
+
+        let whole = ids(&task_page(&tx, None, None).unwrap());
+        let expected: Vec<String> = (10..18).rev().chain([4, 3, 1, 0]).map(|n| task(n).id).collect();
+        assert_eq!(whole, expected, "the feed in its order, then the kept cases, last acted on first");
+        assert_eq!(list_tasks(&tx).unwrap().iter().map(|t| t.task.id.clone()).collect::<Vec<_>>(), expected);
+        for size in [1, 3, 5, 8, 12, 50] {
+            assert_eq!(walk(&tx, size), expected, "pages of {size}");
+        }
+        // A cursor survives its text form.
+        let page = task_page(&tx, None, Some(9)).unwrap();
+        let (_, cursor) = page.last().unwrap();
+        assert_eq!(TaskCursor::decode(&cursor.encode()).unwrap(), *cursor);
+        assert_eq!(ids(&task_page(&tx, Some(cursor), Some(10)).unwrap()), expected[9..]);
+    }
 }

@@ -3,15 +3,20 @@
 //! something without knowing the hardware.
 //!
 //! ```text
-//! cargo run --release -p suishoupai-tests --bin bench -- [ingest|store|sync|workflow|console|all]
+//! cargo run --release -p suishoupai-tests --bin bench -- [ingest|store|sync|workflow|console|scale|simulate|all]
 //! ```
+//!
+//! `all` (the default) prints every figure of issue 14 in one run: ingest,
+//! store (with the paged list), sync at 100/300/500 reports with its fixed
+//! cost, the push on SQLite and on PostgreSQL.
 //!
 //! - `ingest`: the `suishoupai` CLI making a report from a 12 MP JPEG, as a
 //!   whole process (wall time, peak RSS), against `vipsthumbnail -s 1600`.
 //! - `store`: report creation, listing 10,000 reports and opening a store of
 //!   100,000 reports, against bare rusqlite doing the same SQL.
-//! - `sync` (not in `all`): `suishoupai sync` of 500 photo reports against
-//!   `suishoupai-server` on loopback vs nginx WebDAV PUT with curl, bytes on
+//! - `sync`: `suishoupai sync` of 100, 300 and 500 photo reports against
+//!   `suishoupai-server` on loopback vs nginx WebDAV PUT with curl, the
+//!   fixed cost of a run, bytes on
 //!   the wire, bytes resent after a cut, the server's push rate against bare
 //!   rusqlite, and 200 clients syncing at once. Needs nginx.
 //! - `workflow` (not in `all`): actions applied by the server against a
@@ -38,6 +43,7 @@ mod console_page;
 mod console_stats;
 mod ingest;
 mod nginx;
+mod page;
 mod photos;
 mod process;
 mod report;
@@ -45,6 +51,7 @@ mod scale;
 mod simulate;
 mod store;
 mod sync;
+mod sync_sizes;
 mod workflow;
 
 use std::error::Error;
@@ -66,8 +73,8 @@ use suishoupai_tests::{Server, server_path, start_server};
 use uuid::Uuid;
 
 pub(crate) use self::{
-    console::*, console_ledger::*, console_page::*, console_stats::*, ingest::*, nginx::*, photos::*, process::*, report::*, store::*,
-    sync::*, workflow::*,
+    console::*, console_ledger::*, console_page::*, console_stats::*, ingest::*, nginx::*, page::*, photos::*, process::*, report::*,
+    store::*, sync::*, sync_sizes::*, workflow::*,
 };
 
 pub(crate) type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
@@ -100,7 +107,9 @@ pub(crate) const OPEN_REPORTS: usize = 100_000;
 /// Timed repetitions of the list and open figures (after one warm-up each).
 pub(crate) const QUERY_RUNS: usize = 7;
 
-pub(crate) const PEAK_RSS_TARGET_MB: f64 = 100.0;
+/// Issue 14: peak memory of an ingest, and its wall against vipsthumbnail's.
+pub(crate) const PEAK_RSS_TARGET_MB: f64 = 64.0;
+pub(crate) const INGEST_TARGET_RATIO: f64 = 0.8;
 pub(crate) const CREATE_TARGET_RATIO: f64 = 2.0;
 pub(crate) const OPEN_TARGET: Duration = Duration::from_millis(20);
 
@@ -127,19 +136,22 @@ pub(crate) fn main() -> ExitCode {
         return scale::scale();
     }
     let console = mode == "console";
-    let (ingest, store, sync, workflow) = match mode.as_str() {
-        "ingest" => (true, false, false, false),
-        "store" => (false, true, false, false),
-        "sync" => (false, false, true, false),
-        "workflow" => (false, false, false, true),
-        "console" => (false, false, false, false),
-        "all" => (true, true, false, false),
+    let (ingest, store, sync, workflow, pg_push) = match mode.as_str() {
+        "ingest" => (true, false, false, false, false),
+        "store" => (false, true, false, false, false),
+        "sync" => (false, false, true, false, false),
+        "workflow" => (false, false, false, true, false),
+        "console" => (false, false, false, false, false),
+        "all" => (true, true, true, false, true),
         _ => {
-            eprintln!("usage: bench [ingest|store|sync|workflow|console|scale|simulate|all]   (default: all = ingest + store)");
+            eprintln!(
+                "usage: bench [ingest|store|sync|workflow|console|scale|simulate|all]   \
+                 (default: all = ingest + store + sync + push over PostgreSQL)"
+            );
             return ExitCode::from(2);
         }
     };
-    match run(ingest, store, sync, workflow, console) {
+    match run(Parts { ingest, store, sync, workflow, console, pg_push }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("\nbench failed: {e}");
@@ -148,7 +160,19 @@ pub(crate) fn main() -> ExitCode {
     }
 }
 
-pub(crate) fn run(ingest: bool, store: bool, sync: bool, workflow: bool, console: bool) -> Result<()> {
+/// Which parts of the bench a run takes.
+pub(crate) struct Parts {
+    pub(crate) ingest: bool,
+    pub(crate) store: bool,
+    pub(crate) sync: bool,
+    pub(crate) workflow: bool,
+    pub(crate) console: bool,
+    /// The push over PostgreSQL (a throwaway cluster and moto, as `scale`).
+    pub(crate) pg_push: bool,
+}
+
+pub(crate) fn run(parts: Parts) -> Result<()> {
+    let Parts { ingest, store, sync, workflow, console, pg_push } = parts;
     let started = Instant::now();
     if cfg!(debug_assertions) {
         eprintln!("WARNING: bench built without --release: the figures below mean nothing.");
@@ -192,6 +216,10 @@ pub(crate) fn run(ingest: bool, store: bool, sync: bool, workflow: bool, console
         section("Console");
         println!("{} checked (not measured)", server_path().display());
         bench_console(tmp.path(), &mut figures)?;
+    }
+    if pg_push {
+        section("push over PostgreSQL (a throwaway cluster and moto's S3 server on this machine)");
+        scale::bench_pg_push(&scale::renditions()?, &mut figures)?;
     }
 
     println!("\n## Results\n");

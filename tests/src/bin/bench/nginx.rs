@@ -42,8 +42,9 @@ pub(crate) struct Nginx {
 }
 
 impl Nginx {
-    pub(crate) fn start(tmp: &Path) -> Result<Nginx> {
-        let dir = tmp.join("nginx");
+    /// In `dir`, made if missing: its config, logs and the PUT files.
+    pub(crate) fn start(dir: &Path) -> Result<Nginx> {
+        let dir = dir.to_path_buf();
         let root = dir.join("root");
         fs::create_dir_all(&root)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();

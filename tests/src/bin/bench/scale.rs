@@ -22,6 +22,10 @@ use crate::report::{Figure, median, print_table, section};
 const REPORTS: usize = 500;
 /// Runs a side; the median is the figure.
 const RUNS: usize = 3;
+/// Devices pushing at once to one instance.
+const PG_DEVICES: usize = 4;
+/// Push over PostgreSQL against the bare tokio-postgres loop (issue 14).
+const PG_PUSH_TARGET: f64 = 0.7;
 
 pub(crate) fn scale() -> ExitCode {
     match run() {
@@ -34,7 +38,7 @@ pub(crate) fn scale() -> ExitCode {
 }
 
 /// The test photos that prepare, distinct.
-fn renditions() -> Result<Vec<PreparedPhoto>> {
+pub(crate) fn renditions() -> Result<Vec<PreparedPhoto>> {
     let mut out: Vec<PreparedPhoto> = Vec::new();
     let mut paths: Vec<_> = std::fs::read_dir(photos_dir())?.flatten().map(|e| e.path()).collect();
     paths.sort();
@@ -222,41 +226,64 @@ fn run() -> Result<()> {
         met: None,
     });
 
-    // Pushes: the same 500 reports through one instance, then two at once.
+    bench_pg_push(&photos, &mut figures)?;
+    bench_device_sync(tmp.path(), &mut figures)?;
+    println!("\n## Results\n");
+    print_table(&figures);
+    Ok(())
+}
+
+/// Push rate over PostgreSQL: the same 500 reports through one instance,
+/// from four devices at once to that instance, and split over two
+/// instances; beside a bare tokio-postgres loop writing the same rows.
+pub(crate) fn bench_pg_push(photos: &[PreparedPhoto], figures: &mut Vec<Figure>) -> Result<()> {
     let rate = |d: Duration| REPORTS as f64 / d.as_secs_f64();
-    let (mut one, mut two, mut bare) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut one, mut four, mut two, mut bare) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
         let (database, bucket) = (postgres::fresh_database(), s3::bucket());
         let token = user(&database, "ana")?;
         let quota = ["--daily-reports", "1000000"];
         let (a, b) = (Server::start_scaled_out_with(&database, &bucket, &quota), Server::start_scaled_out_with(&database, &bucket, &quota));
-        for p in &photos {
+        for p in photos {
             a.upload_photo(&token, p);
         }
-        push_all(&[&a], &token, &batches(&photos)[..1])?; // warm-up
-        one.push(push_all(&[&a], &token, &batches(&photos))?);
-        two.push(push_all(&[&a, &b], &token, &batches(&photos))?);
-        bare.push(bare_loop(&postgres::fresh_database(), &photos, &batches(&photos))?);
+        push_all(&[&a], &token, &batches(photos)[..1])?; // warm-up
+        one.push(push_all(&[&a], &token, &batches(photos))?);
+        // One batch of 100 each: 400 reports.
+        four.push(
+            push_all(&[&a; PG_DEVICES], &token, &batches(photos)[..PG_DEVICES])? * (REPORTS as u32)
+                / (PG_DEVICES * MAX_PUSH_REPORTS) as u32,
+        );
+        two.push(push_all(&[&a, &b], &token, &batches(photos))?);
+        bare.push(bare_loop(&postgres::fresh_database(), photos, &batches(photos))?);
     }
-    let (one, two, bare) = (median(&one), median(&two), median(&bare));
+    let (one, four, two, bare) = (median(&one), median(&four), median(&two), median(&bare));
     println!(
-        "push of {REPORTS} reports: one instance {:.0}/s, two instances {:.0}/s; bare tokio-postgres loop, same rows: {:.0}/s",
+        "push of {REPORTS} reports: one instance {:.0}/s, {PG_DEVICES} devices at once {:.0}/s, two instances {:.0}/s; \
+         bare tokio-postgres loop, same rows: {:.0}/s",
         rate(one),
+        rate(four),
         rate(two),
         rate(bare)
     );
-    for (name, took) in [("one instance", one), ("two instances at once", two)] {
+    let four_name = format!("one instance, {PG_DEVICES} devices at once, a batch of {MAX_PUSH_REPORTS} each");
+    for (name, took, target) in [
+        ("one instance, one device", one, Some(PG_PUSH_TARGET)),
+        (four_name.as_str(), four, Some(PG_PUSH_TARGET)),
+        ("two instances at once", two, None),
+    ] {
+        let fraction = rate(took) / rate(bare);
         figures.push(Figure {
             name: format!("push of {REPORTS} reports on PostgreSQL, {name}"),
             project: format!("{:.0} reports/s", rate(took)),
-            anchor: format!("bare tokio-postgres loop: {:.0}/s ({:.2}×)", rate(bare), rate(took) / rate(bare)),
-            target: "—".into(),
-            met: None,
+            anchor: format!("bare tokio-postgres loop, same schema and rows, 100 per tx: {:.0}/s", rate(bare)),
+            target: match target {
+                Some(t) => format!("≥ {t}× anchor (is {fraction:.2}×)"),
+                None => format!("info (is {fraction:.2}×)"),
+            },
+            met: target.map(|t| fraction >= t),
         });
     }
-    bench_device_sync(tmp.path(), &mut figures)?;
-    println!("\n## Results\n");
-    print_table(&figures);
     Ok(())
 }
 

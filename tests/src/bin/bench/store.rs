@@ -20,6 +20,7 @@ pub(crate) fn bench_store(tmp: &Path, figures: &mut Vec<Figure>) -> Result<()> {
     let db_mb = fs::metadata(dir.join(DATABASE_FILE))?.len() as f64 / 1e6;
     println!("\nfilled the store to {OPEN_REPORTS} reports ({db_mb:.1} MB) in {} (setup, not measured)", ms(fill));
     bench_open(&dir, figures)?;
+    bench_page(&dir, figures)?;
     Ok(())
 }
 
